@@ -1,0 +1,303 @@
+/**
+ * Load `tagverse.yaml` into a resolved, typed project config (defaults applied, paths absolute),
+ * collecting every problem with its position instead of stopping at the first.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { didYouMeanSuffix } from '../util/did-you-mean.js';
+import { type Problem, ProjectError } from '../util/problems.js';
+import { YamlFile } from '../util/yaml-locator.js';
+import { zodIssuesToProblems } from '../util/zod-problems.js';
+import {
+  type ColumnType,
+  type CsvOptions,
+  DEFAULT_CATEGORIES,
+  type FileFormat,
+  type ProjectConfigInput,
+  ProjectConfigSchema,
+  type SourceConfigInput,
+} from './schema.js';
+
+export const CONFIG_FILE = 'tagverse.yaml';
+export const DEFAULT_WAREHOUSE = '.tagverse/warehouse.duckdb';
+export const DEFAULT_MAX_REJECT_RATIO = 0.01;
+
+export interface ColumnSpec {
+  /** Name inside Tagverse (after renaming). */
+  readonly name: string;
+  /** Name in the file. */
+  readonly from: string;
+  readonly type?: ColumnType;
+  readonly description?: string;
+}
+
+export interface LookupJoin {
+  readonly source: string;
+  readonly on: string;
+  readonly columns?: readonly string[];
+  readonly prefix: string;
+}
+
+interface SourceBase {
+  readonly name: string;
+  readonly description?: string;
+  /** Patterns as written in the config, relative to the project folder. */
+  readonly files: readonly string[];
+  readonly format?: FileFormat;
+  readonly csv: CsvOptions;
+  readonly columns: readonly ColumnSpec[];
+  readonly keepUnlistedColumns: boolean;
+}
+export interface EventsSource extends SourceBase {
+  readonly kind: 'events';
+  readonly entityKey: string;
+  readonly timestamp: { readonly column: string; readonly format?: string; readonly timezone: string };
+  readonly eventId?: string;
+  readonly lookups: readonly LookupJoin[];
+}
+export interface ProfileSource extends SourceBase {
+  readonly kind: 'profile';
+  readonly entityKey: string;
+  readonly lookups: readonly LookupJoin[];
+}
+export interface LookupSource extends SourceBase {
+  readonly kind: 'lookup';
+  readonly key: string;
+}
+export type SourceConfig = EventsSource | ProfileSource | LookupSource;
+
+export interface ProjectConfig {
+  /** Absolute project folder. */
+  readonly dir: string;
+  /** Absolute path of tagverse.yaml. */
+  readonly file: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly timezone: string;
+  readonly entity: { readonly name: string; readonly idType: 'string' | 'integer' };
+  readonly engine: {
+    readonly kind: 'duckdb';
+    readonly path: string;
+    readonly threads?: number;
+    readonly memoryLimit?: string;
+  };
+  readonly settings: { readonly maxRejectRatio: number };
+  readonly categories: readonly { name: string; description?: string; owner?: string }[];
+  readonly sources: ReadonlyMap<string, SourceConfig>;
+}
+
+export interface LoadResult {
+  readonly config?: ProjectConfig;
+  readonly problems: readonly Problem[];
+  /** The parsed file, for callers that add positioned problems of their own. */
+  readonly yaml?: YamlFile;
+}
+
+/** True when `tz` is an IANA time zone this runtime knows. */
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read and validate `DIR/tagverse.yaml`. Never throws for user mistakes: returns them as problems
+ * (the config is returned only when there are no errors).
+ */
+export function loadProject(dir: string): LoadResult {
+  const absDir = path.resolve(dir);
+  const file = path.join(absDir, CONFIG_FILE);
+  if (!existsSync(file)) {
+    return {
+      problems: [
+        {
+          file: CONFIG_FILE,
+          line: 1,
+          col: 1,
+          severity: 'error',
+          message: `no ${CONFIG_FILE} in ${absDir} (create one with 'tagverse init')`,
+        },
+      ],
+    };
+  }
+  const yaml = new YamlFile(CONFIG_FILE, readFileSync(file, 'utf8'));
+  const problems: Problem[] = [...yaml.parseProblems];
+  if (problems.some((p) => p.severity === 'error')) return { problems, yaml };
+  const data = yaml.toJS();
+  const parsed = ProjectConfigSchema.safeParse(data ?? {});
+  if (!parsed.success) {
+    problems.push(...zodIssuesToProblems(parsed.error.issues, yaml, ProjectConfigSchema, data));
+    return { problems, yaml };
+  }
+  const input = parsed.data;
+  problems.push(...crossCheck(input, yaml));
+  if (problems.some((p) => p.severity === 'error')) return { problems, yaml };
+  return { config: resolve(input, absDir, file), problems, yaml };
+}
+
+/** Like loadProject, but throws a ProjectError listing every problem. */
+export function requireProject(dir: string): ProjectConfig {
+  const { config, problems } = loadProject(dir);
+  if (!config) throw new ProjectError(problems);
+  return config;
+}
+
+/** Checks that need more than one key at a time: references between sources, names, time zones. */
+function crossCheck(input: ProjectConfigInput, yaml: YamlFile): Problem[] {
+  const problems: Problem[] = [];
+  if (input.timezone !== undefined && !isValidTimeZone(input.timezone)) {
+    problems.push(
+      yaml.problem(
+        ['timezone'],
+        `unknown time zone '${input.timezone}' (use an IANA name like 'Europe/Paris')`,
+      ),
+    );
+  }
+  const sources = input.sources as Record<string, SourceConfigInput>;
+  const lookupNames = Object.entries(sources)
+    .filter(([, s]) => s.kind === 'lookup')
+    .map(([n]) => n);
+  for (const [name, src] of Object.entries(sources)) {
+    const at = (...p: (string | number)[]) => ['sources', name, ...p];
+    const froms = new Map<string, string>();
+    for (const [col, spec] of Object.entries(src.columns ?? {})) {
+      const from = spec.from ?? col;
+      const other = froms.get(from);
+      if (other !== undefined) {
+        problems.push(
+          yaml.problem(
+            at('columns', col),
+            `columns '${other}' and '${col}' both read file column '${from}'`,
+            { key: true },
+          ),
+        );
+      }
+      froms.set(from, col);
+    }
+    if (src.kind === 'events') {
+      const ts = typeof src.timestamp === 'string' ? { column: src.timestamp } : src.timestamp;
+      if ('timezone' in ts && ts.timezone !== undefined && !isValidTimeZone(ts.timezone)) {
+        problems.push(yaml.problem(at('timestamp', 'timezone'), `unknown time zone '${ts.timezone}'`));
+      }
+      const declared = src.columns?.[ts.column]?.type;
+      if (declared !== undefined && declared !== 'timestamp') {
+        problems.push(
+          yaml.problem(
+            at('columns', ts.column, 'type'),
+            `the timestamp column '${ts.column}' must have type timestamp, not ${declared}`,
+          ),
+        );
+      }
+    }
+    if (src.kind !== 'lookup') {
+      (src.lookups ?? []).forEach((lk, i) => {
+        if (!(lk.source in sources)) {
+          problems.push(
+            yaml.problem(
+              at('lookups', i, 'source'),
+              `unknown source '${lk.source}'${didYouMeanSuffix(lk.source, lookupNames)}`,
+            ),
+          );
+        } else if (sources[lk.source]!.kind !== 'lookup') {
+          problems.push(
+            yaml.problem(
+              at('lookups', i, 'source'),
+              `source '${lk.source}' is of kind ${sources[lk.source]!.kind}, not lookup`,
+            ),
+          );
+        }
+      });
+    }
+    if (src.format === undefined) {
+      const patterns = Array.isArray(src.files) ? src.files : [src.files];
+      patterns.forEach((p, i) => {
+        if (formatFromPath(p) === undefined) {
+          problems.push(
+            yaml.problem(
+              Array.isArray(src.files) ? at('files', i) : at('files'),
+              `cannot tell the format of '${p}' from its extension; set 'format' (${['csv', 'tsv', 'parquet', 'jsonl'].join(', ')})`,
+            ),
+          );
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+/** The file format implied by a path's extension (`.gz` is looked through), if any. */
+export function formatFromPath(p: string): FileFormat | undefined {
+  const lower = p.toLowerCase().replace(/\.(gz|zst)$/, '');
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.tsv') || lower.endsWith('.tab')) return 'tsv';
+  if (lower.endsWith('.parquet')) return 'parquet';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
+  return undefined;
+}
+
+function resolve(input: ProjectConfigInput, dir: string, file: string): ProjectConfig {
+  const timezone = input.timezone ?? 'UTC';
+  const sources = new Map<string, SourceConfig>();
+  for (const [name, src] of Object.entries(input.sources as Record<string, SourceConfigInput>)) {
+    const base = {
+      name,
+      ...(src.description !== undefined ? { description: src.description } : {}),
+      files: Array.isArray(src.files) ? src.files : [src.files],
+      ...(src.format !== undefined ? { format: src.format } : {}),
+      csv: src.csv ?? {},
+      columns: Object.entries(src.columns ?? {}).map(([colName, c]) => ({
+        name: colName,
+        from: c.from ?? colName,
+        ...(c.type !== undefined ? { type: c.type as ColumnType } : {}),
+        ...(c.description !== undefined ? { description: c.description } : {}),
+      })),
+      keepUnlistedColumns: src.keep_unlisted_columns ?? true,
+    };
+    const lookups = (src.kind === 'lookup' ? [] : (src.lookups ?? [])).map((l) => ({
+      source: l.source,
+      on: l.on,
+      ...(l.columns !== undefined ? { columns: l.columns } : {}),
+      prefix: l.prefix ?? '',
+    }));
+    if (src.kind === 'events') {
+      const ts = typeof src.timestamp === 'string' ? { column: src.timestamp } : src.timestamp;
+      sources.set(name, {
+        ...base,
+        kind: 'events',
+        entityKey: src.entity_key,
+        timestamp: {
+          column: ts.column,
+          ...('format' in ts && ts.format !== undefined ? { format: ts.format } : {}),
+          timezone: ('timezone' in ts ? ts.timezone : undefined) ?? timezone,
+        },
+        ...(src.event_id !== undefined ? { eventId: src.event_id } : {}),
+        lookups,
+      });
+    } else if (src.kind === 'profile') {
+      sources.set(name, { ...base, kind: 'profile', entityKey: src.entity_key, lookups });
+    } else {
+      sources.set(name, { ...base, kind: 'lookup', key: src.key });
+    }
+  }
+  const engine = input.engine ?? {};
+  return {
+    dir,
+    file,
+    name: input.name,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    timezone,
+    entity: { name: input.entity.name, idType: input.entity.id_type ?? 'string' },
+    engine: {
+      kind: 'duckdb',
+      path: path.resolve(dir, engine.path ?? DEFAULT_WAREHOUSE),
+      ...(engine.threads !== undefined ? { threads: engine.threads } : {}),
+      ...(engine.memory_limit !== undefined ? { memoryLimit: engine.memory_limit } : {}),
+    },
+    settings: { maxRejectRatio: input.settings?.max_reject_ratio ?? DEFAULT_MAX_REJECT_RATIO },
+    categories: input.categories ?? DEFAULT_CATEGORIES.map((c) => ({ ...c })),
+    sources,
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * The shape of `tagverse.yaml`, as zod schemas. This is the single source of truth:
+ * validation, TypeScript types and the published JSON Schema (schema/tagverse.schema.json) all come from here.
+ */
+import { z } from 'zod';
+
+/** Names that become table or column names inside the warehouse: lower snake case. */
+export const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+const identifier = (what: string) =>
+  z
+    .string()
+    .regex(IDENTIFIER, `${what} must be lower_snake_case: a letter, then letters, digits or '_' (max 63)`);
+
+/**
+ * Column types, engine-neutral. Each dialect maps them to its own types.
+ * `timestamp` is an instant (stored in UTC); naive values are read in the source's time zone.
+ */
+export const COLUMN_TYPES = ['string', 'integer', 'double', 'boolean', 'date', 'timestamp'] as const;
+const DECIMAL = /^decimal\((\d{1,2}),\s*(\d{1,2})\)$/;
+export const ColumnTypeSchema = z
+  .string()
+  .refine((t) => (COLUMN_TYPES as readonly string[]).includes(t) || DECIMAL.test(t), {
+    message: `type must be one of ${COLUMN_TYPES.join(', ')} or decimal(p,s)`,
+  })
+  .describe('Column type: string, integer, double, boolean, date, timestamp or decimal(p,s).');
+export type ColumnType = (typeof COLUMN_TYPES)[number] | `decimal(${number},${number})`;
+
+export const FILE_FORMATS = ['csv', 'tsv', 'parquet', 'jsonl'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+const ColumnSchema = z
+  .strictObject({
+    type: ColumnTypeSchema.optional(),
+    from: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name of the column in the file, when it differs from the name used in Tagverse.'),
+    description: z.string().optional(),
+  })
+  .describe('A column: its type, the file column it is read from, a description.');
+
+const CsvOptionsSchema = z
+  .strictObject({
+    delimiter: z.string().min(1).max(4).optional().describe("Field separator (default ',' or tab for TSV)."),
+    header: z.boolean().optional().describe('Whether the first line names the columns (default true).'),
+    quote: z.string().max(1).optional().describe("Quote character (default '\"')."),
+    escape: z.string().max(1).optional().describe('Escape character inside quotes (default: the quote).'),
+    null: z.string().optional().describe('Text that stands for a missing value (default: empty).'),
+    skip: z.number().int().min(0).optional().describe('Lines to skip before the header.'),
+  })
+  .describe('How CSV/TSV files are read; sensible defaults are detected.');
+
+const FilesSchema = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .describe(
+    'File paths or globs relative to the project folder (CSV, CSV.gz, TSV, Parquet, JSONL/NDJSON; .gz allowed).',
+  );
+
+const commonSourceFields = {
+  description: z.string().optional(),
+  files: FilesSchema,
+  format: z
+    .enum(FILE_FORMATS)
+    .optional()
+    .describe('File format; by default inferred from the extension (.csv, .tsv, .parquet, .jsonl, .ndjson).'),
+  csv: CsvOptionsSchema.optional(),
+  columns: z
+    .record(identifier('A column name'), ColumnSchema)
+    .optional()
+    .describe('Columns to type or rename; other columns in the files are kept with detected types.'),
+  keep_unlisted_columns: z
+    .boolean()
+    .optional()
+    .describe('Keep file columns not listed under `columns` (default true).'),
+};
+
+const TimestampSchema = z
+  .strictObject({
+    column: z.string().min(1).describe('The column holding the event time.'),
+    format: z
+      .string()
+      .optional()
+      .describe("strptime format, e.g. '%d/%m/%Y %H:%M'. Default: ISO 8601 (with or without offset)."),
+    timezone: z
+      .string()
+      .optional()
+      .describe('IANA time zone for values without an offset (default: the project timezone).'),
+  })
+  .describe('Which column holds the event time and how to read it.');
+
+const LookupJoinSchema = z
+  .strictObject({
+    source: identifier('A lookup source name').describe('A source of kind `lookup`.'),
+    on: z.string().min(1).describe("The column of this source matched against the lookup's key."),
+    columns: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Lookup columns to bring in (default: all but the key).'),
+    prefix: z.string().optional().describe('Prefix for the joined column names (default none).'),
+  })
+  .describe('Enrich this source with columns of a lookup source.');
+
+const EventsSourceSchema = z
+  .strictObject({
+    kind: z.literal('events'),
+    ...commonSourceFields,
+    entity_key: z.string().min(1).describe('Column holding the entity id.'),
+    timestamp: z
+      .union([z.string().min(1), TimestampSchema])
+      .describe('The event time column (or its options).'),
+    event_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Column holding a unique event id (used for evidence and dedupe).'),
+    lookups: z.array(LookupJoinSchema).optional(),
+  })
+  .describe('Timestamped facts about entities (transactions, clicks, calls).');
+
+const ProfileSourceSchema = z
+  .strictObject({
+    kind: z.literal('profile'),
+    ...commonSourceFields,
+    entity_key: z.string().min(1).describe('Column holding the entity id; one row per entity.'),
+    lookups: z.array(LookupJoinSchema).optional(),
+  })
+  .describe('One row per entity: attributes such as age, region, plan.');
+
+const LookupSourceSchema = z
+  .strictObject({
+    kind: z.literal('lookup'),
+    ...commonSourceFields,
+    key: z.string().min(1).describe('Column that events join on; one row per key.'),
+  })
+  .describe('A table that enriches events (MCC code -> category, product -> department).');
+
+export const SourceSchema = z.discriminatedUnion('kind', [
+  EventsSourceSchema,
+  ProfileSourceSchema,
+  LookupSourceSchema,
+]);
+
+const CategorySchema = z.strictObject({
+  name: identifier('A category name'),
+  description: z.string().optional(),
+  owner: z.string().optional(),
+});
+
+export const DEFAULT_CATEGORIES = [
+  { name: 'behavior', description: 'What the entity does: frequencies, amounts, habits.' },
+  { name: 'preference', description: 'What the entity likes: categories, brands, cuisines, channels.' },
+  { name: 'condition', description: 'What is true of the entity now: life stage, life events, status.' },
+] as const;
+
+export const ProjectConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).optional().describe('Config format version (1).'),
+    name: identifier('The project name').describe('Project name (lower_snake_case).'),
+    description: z.string().optional(),
+    timezone: z
+      .string()
+      .optional()
+      .describe(
+        'IANA time zone used for calendar functions (hour, weekday, month) and naive timestamps. Default UTC.',
+      ),
+    entity: z
+      .strictObject({
+        name: identifier('The entity name').describe(
+          'What an entity is called (customer, household, account).',
+        ),
+        id_type: z.enum(['string', 'integer']).optional().describe('Type of entity ids (default string).'),
+      })
+      .describe('The subject of personalization.'),
+    engine: z
+      .strictObject({
+        kind: z.literal('duckdb').optional().describe('Warehouse engine (duckdb).'),
+        path: z
+          .string()
+          .optional()
+          .describe('Warehouse file, relative to the project (default .tagverse/warehouse.duckdb).'),
+        threads: z.number().int().min(1).optional().describe('Worker threads (default: all cores).'),
+        memory_limit: z.string().optional().describe("Memory limit, e.g. '4GB' (default: engine default)."),
+      })
+      .optional(),
+    settings: z
+      .strictObject({
+        max_reject_ratio: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .describe('Largest share of rejected rows an ingest accepts before rolling back (default 0.01).'),
+      })
+      .optional(),
+    categories: z
+      .array(CategorySchema)
+      .optional()
+      .describe('Tag taxonomy. Default: behavior, preference, condition.'),
+    sources: z
+      .record(identifier('A source name'), SourceSchema)
+      .refine((s) => Object.keys(s).length > 0, { message: 'at least one source is needed' })
+      .describe('Where data comes from, by name.'),
+  })
+  .describe('A Tagverse project: tagverse.yaml.');
+
+export type ProjectConfigInput = z.input<typeof ProjectConfigSchema>;
+export type SourceConfigInput = z.infer<typeof SourceSchema>;
+export type EventsSourceInput = z.infer<typeof EventsSourceSchema>;
+export type ProfileSourceInput = z.infer<typeof ProfileSourceSchema>;
+export type LookupSourceInput = z.infer<typeof LookupSourceSchema>;
+export type LookupJoinInput = z.infer<typeof LookupJoinSchema>;
+export type ColumnInput = z.infer<typeof ColumnSchema>;
+export type CsvOptions = z.infer<typeof CsvOptionsSchema>;
