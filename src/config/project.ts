@@ -47,6 +47,8 @@ interface SourceBase {
   readonly csv: CsvOptions;
   readonly columns: readonly ColumnSpec[];
   readonly keepUnlistedColumns: boolean;
+  /** File columns to leave out. */
+  readonly excludeColumns: readonly string[];
 }
 export interface EventsSource extends SourceBase {
   readonly kind: 'events';
@@ -255,6 +257,7 @@ function resolve(input: ProjectConfigInput, dir: string, file: string): ProjectC
         ...(c.description !== undefined ? { description: c.description } : {}),
       })),
       keepUnlistedColumns: src.keep_unlisted_columns ?? true,
+      excludeColumns: src.exclude_columns ?? [],
     };
     const lookups = (src.kind === 'lookup' ? [] : (src.lookups ?? [])).map((l) => ({
       source: l.source,

@@ -18,9 +18,8 @@ const identifier = (what: string) =>
 export const COLUMN_TYPES = ['string', 'integer', 'double', 'boolean', 'date', 'timestamp'] as const;
 const DECIMAL = /^decimal\((\d{1,2}),\s*(\d{1,2})\)$/;
 export const ColumnTypeSchema = z
-  .string()
-  .refine((t) => (COLUMN_TYPES as readonly string[]).includes(t) || DECIMAL.test(t), {
-    message: `type must be one of ${COLUMN_TYPES.join(', ')} or decimal(p,s)`,
+  .union([z.enum(COLUMN_TYPES), z.string().regex(DECIMAL)], {
+    error: `type must be one of ${COLUMN_TYPES.join(', ')} or decimal(p,s)`,
   })
   .describe('Column type: string, integer, double, boolean, date, timestamp or decimal(p,s).');
 export type ColumnType = (typeof COLUMN_TYPES)[number] | `decimal(${number},${number})`;
@@ -46,7 +45,10 @@ const CsvOptionsSchema = z
     header: z.boolean().optional().describe('Whether the first line names the columns (default true).'),
     quote: z.string().max(1).optional().describe("Quote character (default '\"')."),
     escape: z.string().max(1).optional().describe('Escape character inside quotes (default: the quote).'),
-    null: z.string().optional().describe('Text that stands for a missing value (default: empty).'),
+    null_values: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .describe("Text(s) that stand for a missing value (default: the empty string), e.g. ['', ' ', 'NA']."),
     skip: z.number().int().min(0).optional().describe('Lines to skip before the header.'),
   })
   .describe('How CSV/TSV files are read; sensible defaults are detected.');
@@ -69,6 +71,10 @@ const commonSourceFields = {
     .record(identifier('A column name'), ColumnSchema)
     .optional()
     .describe('Columns to type or rename; other columns in the files are kept with detected types.'),
+  exclude_columns: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('File columns to leave out (e.g. leaked or irrelevant columns).'),
   keep_unlisted_columns: z
     .boolean()
     .optional()

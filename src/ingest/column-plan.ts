@@ -113,7 +113,7 @@ export function planColumns(
     add(spec.name, file, spec.type ? duckdbType(spec.type) : undefined);
   }
   for (const file of fileColumns) {
-    if (usedFileColumns.has(file.name)) continue;
+    if (usedFileColumns.has(file.name) || source.excludeColumns.includes(file.name)) continue;
     const name = normalizeColumnName(file.name);
     if (!source.keepUnlistedColumns && !roleOf.has(name)) continue;
     if ((PROVENANCE_COLUMNS as readonly string[]).includes(name)) {

@@ -5,7 +5,7 @@
  */
 import type { EventsSource, SourceConfig } from '../config/project.js';
 import type { FileFormat } from '../config/schema.js';
-import { ident, str } from '../warehouse/sql.js';
+import { ident, str, strList } from '../warehouse/sql.js';
 import { sameDuckType } from '../warehouse/types.js';
 import type { FileColumn, PlannedColumn } from './column-plan.js';
 import type { SourceFile } from './files.js';
@@ -45,16 +45,21 @@ export interface FileRead {
   readonly headerLines: number;
 }
 
-function csvOptions(source: SourceConfig, format: FileFormat): string[] {
+/** Delimiter, quote, escape and null strings of a source's CSV dialect, as reader options. */
+export function csvDialect(source: SourceConfig, format: FileFormat): string[] {
   const o = source.csv;
-  const opts: string[] = [];
-  const delim = o.delimiter ?? (format === 'tsv' ? '\t' : ',');
-  if (delim !== undefined) opts.push(`delim = ${str(delim)}`);
-  opts.push(`header = ${o.header ?? true}`);
+  const opts = [`delim = ${str(o.delimiter ?? (format === 'tsv' ? '\t' : ','))}`];
   if (o.quote !== undefined) opts.push(`quote = ${str(o.quote)}`);
   if (o.escape !== undefined) opts.push(`escape = ${str(o.escape)}`);
-  if (o.null !== undefined) opts.push(`nullstr = ${str(o.null)}`);
-  if (o.skip !== undefined) opts.push(`skip = ${o.skip}`);
+  if (o.null_values !== undefined) {
+    opts.push(`nullstr = ${typeof o.null_values === 'string' ? str(o.null_values) : strList(o.null_values)}`);
+  }
+  return opts;
+}
+
+function csvOptions(source: SourceConfig, format: FileFormat): string[] {
+  const opts = [...csvDialect(source, format), `header = ${source.csv.header ?? true}`];
+  if (source.csv.skip !== undefined) opts.push(`skip = ${source.csv.skip}`);
   return opts;
 }
 

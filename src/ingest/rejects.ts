@@ -12,7 +12,7 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import type { PlannedColumn } from './column-plan.js';
 import type { SourceFile } from './files.js';
 import { REJECTS, type RejectKind } from './metadata.js';
-import { CSV_REJECTS_TABLE, type FileRead } from './readers.js';
+import { CSV_REJECTS_TABLE, csvDialect, type FileRead } from './readers.js';
 
 const MAX_RAW_CHARS = 10_000;
 const INSERT_BATCH = 1_000;
@@ -230,11 +230,7 @@ async function rawContent(
           'strict_mode = false',
           'null_padding = true',
         ];
-        if (src.csv.delimiter !== undefined || file.format === 'tsv')
-          opts.push(`delim = ${str(src.csv.delimiter ?? '\t')}`);
-        if (src.csv.quote !== undefined) opts.push(`quote = ${str(src.csv.quote)}`);
-        if (src.csv.escape !== undefined) opts.push(`escape = ${str(src.csv.escape)}`);
-        if (src.csv.null !== undefined) opts.push(`nullstr = ${str(src.csv.null)}`);
+        opts.push(...csvDialect(src, file.format));
         const vals = await wh.jsonRows<{ i: number; ts: string | null }>(
           `SELECT ordinality AS i, ${ident(tsFileColumn)} AS ts FROM read_csv(${str(tmp)}, ${opts.join(', ')}) WITH ORDINALITY`,
         );

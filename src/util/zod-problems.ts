@@ -170,7 +170,7 @@ export function zodIssuesToProblems(
             );
           }
         } else {
-          out.push(file.problem(path, `${fieldName(path)}: ${issue.message}`));
+          out.push(file.problem(path, `${fieldName(path)}: ${issue.message}, got ${describeValue(actual)}`));
         }
         break;
       }
