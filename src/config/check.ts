@@ -3,9 +3,10 @@
  * Config shape and references (project.ts), then the files: do the globs match, can DuckDB read the
  * first file of each source, do the columns the config names exist in it.
  */
+
+import { normalizeColumnName } from '../ingest/column-plan.js';
 import { resolveFiles, type SourceFile } from '../ingest/files.js';
 import { describeToColumns, sniffSql } from '../ingest/readers.js';
-import { normalizeColumnName } from '../ingest/column-plan.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { type Problem, sortProblems, TagverseError } from '../util/problems.js';
 import type { YamlFile } from '../util/yaml-locator.js';
@@ -37,7 +38,9 @@ export async function checkProject(dir: string): Promise<CheckResult> {
       try {
         found = await resolveFiles(config.dir, src.name, src.files, src.format);
       } catch (e) {
-        all.push(yaml.problem(['sources', src.name, 'files'], e instanceof TagverseError ? e.message : String(e)));
+        all.push(
+          yaml.problem(['sources', src.name, 'files'], e instanceof TagverseError ? e.message : String(e)),
+        );
         continue;
       }
       files[src.name] = found.length;
@@ -45,7 +48,16 @@ export async function checkProject(dir: string): Promise<CheckResult> {
       if (!first) continue;
       try {
         const cols = describeToColumns(await wh.jsonRows(sniffSql(first, src)));
-        columnsBySource.set(src.name, checkColumns(src, cols.map((c) => c.name), first.display, yaml, all));
+        columnsBySource.set(
+          src.name,
+          checkColumns(
+            src,
+            cols.map((c) => c.name),
+            first.display,
+            yaml,
+            all,
+          ),
+        );
       } catch (e) {
         const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
         all.push(yaml.problem(['sources', src.name, 'files'], `cannot read ${first.display}: ${msg}`));
@@ -86,7 +98,12 @@ function checkColumns(
   }
   for (const [i, x] of src.excludeColumns.entries()) {
     if (!fileColumns.includes(x)) {
-      out.push(yaml.problem(at('exclude_columns', i), `${fileLabel} has no column '${x}'${didYouMeanSuffix(x, fileColumns)}`));
+      out.push(
+        yaml.problem(
+          at('exclude_columns', i),
+          `${fileLabel} has no column '${x}'${didYouMeanSuffix(x, fileColumns)}`,
+        ),
+      );
     }
   }
   if (src.keepUnlistedColumns) {
@@ -110,7 +127,9 @@ function checkColumns(
       names.push(name);
       continue;
     }
-    const fix = fileColumns.includes(name) ? ` (the file column '${name}' is available as '${normalizeColumnName(name)}')` : '';
+    const fix = fileColumns.includes(name)
+      ? ` (the file column '${name}' is available as '${normalizeColumnName(name)}')`
+      : '';
     out.push(
       yaml.problem(
         where,
@@ -135,11 +154,16 @@ function checkLookups(
     for (const [i, lk] of src.lookups.entries()) {
       const at = (...p: (string | number)[]) => ['sources', src.name, 'lookups', i, ...p];
       if (!own.includes(lk.on)) {
-        out.push(yaml.problem(at('on'), `'${lk.on}' is not a column of source '${src.name}'${didYouMeanSuffix(lk.on, own)}`));
+        out.push(
+          yaml.problem(
+            at('on'),
+            `'${lk.on}' is not a column of source '${src.name}'${didYouMeanSuffix(lk.on, own)}`,
+          ),
+        );
       }
       const lkSrc = config.sources.get(lk.source);
       const lkCols = columnsBySource.get(lk.source);
-      if (!lkSrc || lkSrc.kind !== 'lookup' || !lkCols) continue;
+      if (lkSrc?.kind !== 'lookup' || !lkCols) continue;
       const available = lkCols.filter((c) => c !== lkSrc.key);
       for (const [j, c] of (lk.columns ?? available).entries()) {
         if (!available.includes(c)) {

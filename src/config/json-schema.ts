@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { ProjectConfigSchema } from './schema.js';
 
 export function projectJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ProjectConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(ProjectConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return {
     ...schema,
     $id: 'https://tagverse.dev/schema/tagverse.schema.json',

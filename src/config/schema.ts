@@ -18,9 +18,12 @@ const identifier = (what: string) =>
 export const COLUMN_TYPES = ['string', 'integer', 'double', 'boolean', 'date', 'timestamp'] as const;
 const DECIMAL = /^decimal\((\d{1,2}),\s*(\d{1,2})\)$/;
 export const ColumnTypeSchema = z
-  .union([z.enum(COLUMN_TYPES), z.string().regex(DECIMAL)], {
-    error: `type must be one of ${COLUMN_TYPES.join(', ')} or decimal(p,s)`,
+  .string()
+  .refine((t) => (COLUMN_TYPES as readonly string[]).includes(t) || DECIMAL.test(t), {
+    message: `type must be one of ${COLUMN_TYPES.join(', ')} or decimal(p,s)`,
   })
+  // Editors autocomplete from the JSON Schema: list the choices there.
+  .meta({ anyOf: [{ enum: [...COLUMN_TYPES] }, { pattern: DECIMAL.source }] })
   .describe('Column type: string, integer, double, boolean, date, timestamp or decimal(p,s).');
 export type ColumnType = (typeof COLUMN_TYPES)[number] | `decimal(${number},${number})`;
 

@@ -341,7 +341,9 @@ async function ingestSource(
     files: toLoad.length,
     filesSkipped: files.length - toLoad.length,
     replaced: replace,
-    fileResults,
+    fileResults: [...fileResults].sort(
+      (a, b) => files.findIndex((f) => f.display === a.path) - files.findIndex((f) => f.display === b.path),
+    ),
     topRejectReasons,
   };
 }

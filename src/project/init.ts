@@ -11,7 +11,7 @@ import { TagverseError } from '../util/problems.js';
 
 export const BLANK_TEMPLATE = 'blank';
 /** Placeholder in pack configs for the datasets folder. */
-export const DATASETS_PLACEHOLDER = '${TAGVERSE_DATASETS}';
+export const DATASETS_PLACEHOLDER = ['$', '{TAGVERSE_DATASETS}'].join('');
 
 export interface InitOptions {
   readonly template?: string;
@@ -48,7 +48,10 @@ export function initProject(dir: string, opts: InitOptions = {}): InitResult {
   }
   const abs = path.resolve(dir);
   if (existsSync(path.join(abs, CONFIG_FILE)) && !opts.force) {
-    throw new TagverseError('init.exists', `${path.join(abs, CONFIG_FILE)} already exists (use --force to overwrite)`);
+    throw new TagverseError(
+      'init.exists',
+      `${path.join(abs, CONFIG_FILE)} already exists (use --force to overwrite)`,
+    );
   }
   mkdirSync(abs, { recursive: true });
   const written: string[] = [];
@@ -61,7 +64,11 @@ export function initProject(dir: string, opts: InitOptions = {}): InitResult {
       dir: abs,
       template,
       files: written,
-      nextSteps: ['put your files under data/ and describe them in tagverse.yaml', 'tagverse check', 'tagverse ingest'],
+      nextSteps: [
+        'put your files under data/ and describe them in tagverse.yaml',
+        'tagverse check',
+        'tagverse ingest',
+      ],
     };
   }
 
@@ -87,13 +94,20 @@ export function initProject(dir: string, opts: InitOptions = {}): InitResult {
   }
   const nextSteps =
     template === 'card'
-      ? [`tagverse generate --out ${dir} (writes the synthetic world's data into this project)`, 'tagverse ingest']
+      ? [
+          `tagverse generate --out ${dir} (writes the synthetic world's data into this project)`,
+          'tagverse ingest',
+        ]
       : ['tagverse check', 'tagverse ingest'];
   return { dir: abs, template, files: written, nextSteps };
 }
 
 function blankConfig(folderName: string, schemaLine: string): string {
-  const name = folderName.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^[^a-z]+/, '') || 'my_project';
+  const name =
+    folderName
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^[^a-z]+/, '') || 'my_project';
   return `${schemaLine}
 # A Tagverse project. Describe your sources below, then run: tagverse check && tagverse ingest
 version: 1

@@ -16,14 +16,17 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `name`, if it is close enough to be a plausible typo
- * (distance at most a third of the name's length, at least 1; case differences count as near).
+ * (distance at most a third of the name's length, at least 1; case differences and one name being a
+ * prefix of the other count as near).
  */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDist = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    const d = c.toLowerCase() === lower ? 0.5 : editDistance(lower, c.toLowerCase());
+    const cl = c.toLowerCase();
+    const prefix = Math.min(cl.length, lower.length) >= 3 && (cl.startsWith(lower) || lower.startsWith(cl));
+    const d = cl === lower ? 0.5 : prefix ? 1 : editDistance(lower, cl);
     if (d < bestDist) {
       bestDist = d;
       best = c;

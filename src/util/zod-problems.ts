@@ -174,10 +174,15 @@ export function zodIssuesToProblems(
         }
         break;
       }
-      default:
+      default: {
+        const actual = valueAt(data, path);
+        const got = issue.code === 'custom' && actual !== undefined ? `, got ${describeValue(actual)}` : '';
         out.push(
-          file.problem(path, `${fieldName(path)}: ${issue.message}`, { key: issue.code === 'invalid_key' }),
+          file.problem(path, `${fieldName(path)}: ${issue.message}${got}`, {
+            key: issue.code === 'invalid_key',
+          }),
         );
+      }
     }
   }
   return out;

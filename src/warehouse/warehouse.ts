@@ -69,7 +69,20 @@ export class Warehouse {
     return reader.getRowObjectsJS() as T[];
   }
 
-  /** Rows with BIGINT/HUGEINT/DECIMAL converted to JS numbers and timestamps to ISO strings. */
+  /**
+   * Rows as plain objects with integers as JS numbers (BIGINT beyond 2^53 stays a string), DECIMAL as
+   * numbers, dates and timestamps as strings: what tests, JSON output and the API want.
+   */
+  async objects<T extends Row = Row>(sql: string, params?: DuckDBValue[]): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS().map((row) => {
+      const out: Row = {};
+      for (const [k, v] of Object.entries(row)) out[k] = plain(v);
+      return out as T;
+    });
+  }
+
+  /** Rows as DuckDB's JSON conversion gives them (BIGINT and DECIMAL as strings). */
   async jsonRows<T extends Row = Row>(sql: string, params?: DuckDBValue[]): Promise<T[]> {
     const reader = await this.connection.runAndReadAll(sql, params);
     return reader.getRowObjectsJson() as unknown as T[];
@@ -144,6 +157,21 @@ export class Warehouse {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint')
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') {
+    const o: Row = {};
+    for (const [k, x] of Object.entries(v)) o[k] = plain(x);
+    return o;
+  }
+  return v;
 }
 
 /** Open the warehouse, run `fn`, and always close it. */
