@@ -11,7 +11,8 @@ import { TagverseError } from '../util/problems.js';
 
 export const BLANK_TEMPLATE = 'blank';
 /** Placeholder in pack configs for the datasets folder. */
-export const DATASETS_PLACEHOLDER = ['$', '{TAGVERSE_DATASETS}'].join('');
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder in pack configs, not a template.
+export const DATASETS_PLACEHOLDER = '${TAGVERSE_DATASETS}';
 
 export interface InitOptions {
   readonly template?: string;

@@ -28,6 +28,33 @@ export class YamlFile {
     }
   }
 
+  /** 1-based line and column of a character offset in the file. */
+  lineCol(offset: number): { line: number; col: number } {
+    return this.lineCounter.linePos(offset);
+  }
+
+  /** The YAML node at `path` (undefined when absent). */
+  nodeAt(path: YamlPath): Node | undefined {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return undefined;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+      } else {
+        return undefined;
+      }
+    }
+    return (node ?? undefined) as Node | undefined;
+  }
+
+  /** A problem at a 1-based line and column, underlining `length` characters. */
+  problemAtPos(line: number, col: number, length: number, message: string, severity: Problem['severity'] = 'error'): Problem {
+    return { ...this.problemAt(line, col, message, severity), length: Math.max(1, length) };
+  }
+
   /** The plain JS value of the document (undefined when empty). */
   toJS(): unknown {
     return this.doc.toJS({ maxAliasCount: 100 });
