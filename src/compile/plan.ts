@@ -1,0 +1,298 @@
+/**
+ * A build plan: the few set-based statements that compute a set of tags as of a time T.
+ *
+ * 1. One grouped scan per events source computing every plain aggregate of every tag on that source
+ *    (conditional aggregation, one FILTER/-If per aggregate): the cost grows with sources, not tags.
+ * 2. One grouped query per top/argmax aggregate (rank values per entity).
+ * 3. The entity universe: every entity with an event at or before T or a profile row.
+ * 4. Assembly: entities LEFT JOIN aggregates and profiles, then tag expressions layer by layer in
+ *    dependency order (a tag's layer is one more than the deepest tag it reads).
+ *
+ * Only events with time <= T are read; windows are bounds relative to T, written as literal instants.
+ */
+import {
+  type Aggregate,
+  type Expr,
+  forEachNode,
+  type TagIR,
+  type TagName,
+  type TagProgram,
+  type Window,
+} from '../lang/ir.js';
+import type { Dialect } from './dialect.js';
+import { compileExpr, type Resolver } from './expression.js';
+
+export const ENTITY = '_tv_entity';
+const EVENT_ALIAS = 'e';
+
+export interface PlanStatement {
+  readonly name: string;
+  readonly kind: 'aggregates' | 'top' | 'entities' | 'assemble';
+  /** Temp table the statement creates. */
+  readonly table: string;
+  /** The SELECT the table is made of. */
+  readonly select: string;
+}
+
+export interface BuildPlan {
+  readonly asOfMicros: number;
+  readonly tags: readonly TagIR[];
+  readonly statements: readonly PlanStatement[];
+  /** Table holding one row per entity: `_tv_entity` and one column per tag. */
+  readonly output: string;
+}
+
+export interface PlanOptions {
+  readonly dialect: Dialect;
+  /** Schema-qualified SQL name of a source's view. */
+  readonly sourceTable: (source: string) => string;
+  /** Entity id SQL type. */
+  readonly entityType: string;
+  /** Prefix of the temp tables (lets several plans coexist). */
+  readonly prefix?: string;
+}
+
+/** The tags named plus every tag they depend on, in program (dependency) order. */
+export function closure(program: TagProgram, names?: readonly string[]): TagIR[] {
+  if (!names || names.length === 0) return [...program.tags];
+  const byName = new Map(program.tags.map((t) => [t.name as string, t]));
+  const wanted = new Set<string>();
+  const add = (n: string) => {
+    if (wanted.has(n)) return;
+    const t = byName.get(n);
+    if (!t) return;
+    wanted.add(n);
+    for (const d of t.dependsOn) add(d);
+  };
+  for (const n of names) add(n);
+  return program.tags.filter((t) => wanted.has(t.name));
+}
+
+const aggColumn = (id: string) => `_tv_${id}`;
+const profileColumn = (source: string, column: string) => `_tv_p__${source}__${column}`;
+
+function windowCondition(w: Window, time: string, asOf: number, d: Dialect): string | undefined {
+  switch (w.kind) {
+    case 'ever':
+      return undefined;
+    case 'last':
+      return `${time} > ${d.instant(asOf - w.seconds * 1e6)}`;
+    case 'between':
+      return `${time} > ${d.instant(asOf - w.fromSeconds * 1e6)} AND ${time} <= ${d.instant(asOf - w.toSeconds * 1e6)}`;
+  }
+}
+
+/** Earliest instant any of the windows can reach (undefined when one of them is `ever`). */
+function earliest(windows: readonly Window[], asOf: number): number | undefined {
+  let min = asOf;
+  for (const w of windows) {
+    if (w.kind === 'ever') return undefined;
+    min = Math.min(min, asOf - (w.kind === 'last' ? w.seconds : w.fromSeconds) * 1e6);
+  }
+  return min;
+}
+
+function profilesIn(e: Expr | undefined, out: Set<string>): void {
+  forEachNode(e, (x) => {
+    if (x.kind === 'profile') out.add(x.source);
+  });
+}
+
+function profileColumnsIn(e: Expr, out: Map<string, { source: string; column: string }>): void {
+  forEachNode(e, (x) => {
+    if (x.kind === 'profile')
+      out.set(profileColumn(x.source, x.column), { source: x.source, column: x.column });
+  });
+}
+
+/** Plan the computation of `tags` (already closed over dependencies) as of `asOfMicros`. */
+export function planBuild(
+  program: TagProgram,
+  tags: readonly TagIR[],
+  asOfMicros: number,
+  opts: PlanOptions,
+): BuildPlan {
+  const d = opts.dialect;
+  const q = d.ident;
+  const prefix = opts.prefix ?? '_tv_';
+  const asOf = d.instant(asOfMicros);
+  const statements: PlanStatement[] = [];
+
+  // All distinct aggregates, grouped by source.
+  const aggs = new Map<string, Aggregate>();
+  for (const t of tags) for (const a of t.aggregates) aggs.set(a.id, a);
+  const bySource = new Map<string, Aggregate[]>();
+  for (const a of aggs.values()) bySource.set(a.source, [...(bySource.get(a.source) ?? []), a]);
+
+  const rowResolver = (profileAlias: (s: string) => string): Resolver => ({
+    column: (_s, col) => `${EVENT_ALIAS}.${q(col)}`,
+    profile: (s, col) => `${profileAlias(s)}.${q(col)}`,
+    tag: () => {
+      throw new Error('tags are not readable in row context');
+    },
+    agg: () => {
+      throw new Error('aggregates are not readable in row context');
+    },
+    asOf: () => asOf,
+  });
+
+  const aggTables: { table: string; ids: string[] }[] = [];
+  for (const [source, list] of [...bySource.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const key = program.entityKeys[source]!;
+    const timeCol = program.timeColumns[source]!;
+    const time = `${EVENT_ALIAS}.${q(timeCol)}`;
+    const profiles = new Set<string>();
+    for (const a of list) {
+      profilesIn(a.arg, profiles);
+      profilesIn(a.filter, profiles);
+      profilesIn(a.by?.arg, profiles);
+    }
+    const pAlias = (s: string) => q(`p_${s}`);
+    const joins = [...profiles]
+      .sort()
+      .map(
+        (s) =>
+          `LEFT JOIN ${opts.sourceTable(s)} AS ${pAlias(s)} ON ${pAlias(s)}.${q(program.entityKeys[s]!)} = ${EVENT_ALIAS}.${q(key)}`,
+      )
+      .join(' ');
+    const r = rowResolver(pAlias);
+    const rowSql = (x: Expr) => compileExpr(x, d, r, program.timezone);
+    const conditionOf = (a: Aggregate) => {
+      const parts = [
+        windowCondition(a.window, time, asOfMicros, d),
+        a.filter ? rowSql(a.filter) : undefined,
+      ].filter((x): x is string => x !== undefined);
+      return parts.length === 0 ? undefined : parts.join(' AND ');
+    };
+    const from = earliest(
+      list.map((a) => a.window),
+      asOfMicros,
+    );
+    const where = [
+      `${time} <= ${asOf}`,
+      ...(from !== undefined ? [`${time} > ${d.instant(from)}`] : []),
+    ].join(' AND ');
+    const plain = list.filter((a) => a.fn !== 'top' && a.fn !== 'argmax');
+    if (plain.length > 0) {
+      const table = `${prefix}agg_${source}`;
+      const cols = plain.map((a) => {
+        const condition = conditionOf(a);
+        const sql = d.aggregate({
+          fn: a.fn as Exclude<Aggregate['fn'], 'top' | 'argmax'>,
+          ...(a.arg ? { arg: rowSql(a.arg), argType: a.arg.type } : {}),
+          ...(condition ? { condition } : {}),
+          time,
+          order: [`${EVENT_ALIAS}."_file_id"`, `${EVENT_ALIAS}."_row"`],
+        });
+        return `${sql} AS ${q(aggColumn(a.id))}`;
+      });
+      statements.push({
+        name: `aggregates of ${source} (${plain.length})`,
+        kind: 'aggregates',
+        table,
+        select: `SELECT ${EVENT_ALIAS}.${q(key)} AS ${q(ENTITY)}, ${cols.join(', ')} FROM ${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins} WHERE ${where} GROUP BY 1`,
+      });
+      aggTables.push({ table, ids: plain.map((a) => a.id) });
+    }
+    for (const a of list.filter((x) => x.fn === 'top' || x.fn === 'argmax')) {
+      const table = `${prefix}top_${a.id}`;
+      const condition = conditionOf(a);
+      const dim = rowSql(a.arg!);
+      const measure = d.rankMeasure(
+        a.by ?? { fn: 'count' },
+        a.by?.arg ? rowSql(a.by.arg) : undefined,
+        time,
+        program.timezone,
+      );
+      const innerWhere = [where, ...(condition ? [condition] : []), `${dim} IS NOT NULL`].join(' AND ');
+      const inner = `SELECT ${EVENT_ALIAS}.${q(key)} AS ${q(ENTITY)}, ${dim} AS "v", ${measure} AS "s" FROM ${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins} WHERE ${innerWhere} GROUP BY 1, 2`;
+      statements.push({
+        name: `${a.fn} of ${source}`,
+        kind: 'top',
+        table,
+        select: `SELECT ${q(ENTITY)}, ${d.topList('"v"', '"s"', a.fn === 'top' ? a.k : undefined)} AS ${q(aggColumn(a.id))} FROM (${inner}) AS ranked GROUP BY 1`,
+      });
+      aggTables.push({ table, ids: [a.id] });
+    }
+  }
+
+  // Entity universe.
+  const universe: string[] = [];
+  for (const s of program.eventSources) {
+    const key = program.entityKeys[s]!;
+    const time = program.timeColumns[s]!;
+    universe.push(`SELECT ${q(key)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)} WHERE ${q(time)} <= ${asOf}`);
+  }
+  for (const s of program.profiles)
+    universe.push(`SELECT ${q(program.entityKeys[s]!)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)}`);
+  const entities = `${prefix}entities`;
+  statements.push({
+    name: 'entities',
+    kind: 'entities',
+    table: entities,
+    select: `SELECT DISTINCT ${q(ENTITY)} FROM (${universe.join(' UNION ALL ')}) AS u WHERE ${q(ENTITY)} IS NOT NULL`,
+  });
+
+  // Assembly: layer 0 = entity + aggregate + profile columns; then tags by dependency depth.
+  const profileCols = new Map<string, { source: string; column: string }>();
+  for (const t of tags) profileColumnsIn(t.value, profileCols);
+  const layer0: string[] = [`ent.${q(ENTITY)}`];
+  const joins: string[] = [];
+  aggTables.forEach((t, i) => {
+    const alias = `g${i}`;
+    joins.push(`LEFT JOIN ${t.table} AS ${alias} ON ${alias}.${q(ENTITY)} = ent.${q(ENTITY)}`);
+    for (const id of t.ids) layer0.push(`${alias}.${q(aggColumn(id))}`);
+  });
+  const profileSources = [...new Set([...profileCols.values()].map((p) => p.source))].sort();
+  for (const s of profileSources) {
+    const alias = q(`p_${s}`);
+    joins.push(
+      `LEFT JOIN ${opts.sourceTable(s)} AS ${alias} ON ${alias}.${q(program.entityKeys[s]!)} = ent.${q(ENTITY)}`,
+    );
+  }
+  for (const [col, p] of profileCols) layer0.push(`${q(`p_${p.source}`)}.${q(p.column)} AS ${q(col)}`);
+
+  const zeroWhenEmpty = new Map<string, string>();
+  for (const a of aggs.values()) {
+    if (a.fn === 'count' || a.fn === 'distinct_count') zeroWhenEmpty.set(a.id, '0.0');
+    else if (a.fn === 'sum') zeroWhenEmpty.set(a.id, '0.0');
+    else if (a.fn === 'top') zeroWhenEmpty.set(a.id, d.emptyList());
+  }
+  const entityResolver: Resolver = {
+    column: () => {
+      throw new Error('event columns are not readable in entity context');
+    },
+    profile: (s, c) => q(profileColumn(s, c)),
+    tag: (n) => q(n),
+    agg: (id) => {
+      const zero = zeroWhenEmpty.get(id);
+      const col = q(aggColumn(id));
+      const a = aggs.get(id)!;
+      const typed = a.fn === 'count' || a.fn === 'distinct_count' ? d.toDouble(col) : col;
+      return zero ? `COALESCE(${typed}, ${zero})` : typed;
+    },
+    asOf: () => asOf,
+  };
+  const level = new Map<TagName, number>();
+  for (const t of tags) level.set(t.name, 1 + Math.max(0, ...t.dependsOn.map((x) => level.get(x) ?? 0)));
+  const maxLevel = Math.max(0, ...level.values());
+  let sql = `SELECT ${layer0.join(', ')} FROM ${entities} AS ent ${joins.join(' ')}`;
+  for (let l = 1; l <= maxLevel; l++) {
+    const cols = tags
+      .filter((t) => level.get(t.name) === l)
+      .map((t) => {
+        const v = compileExpr(t.value, d, entityResolver, program.timezone);
+        const typed = t.value.type === 'null' ? 'NULL' : t.value.type === 'number' ? d.toDouble(v) : v;
+        return `${typed} AS ${q(t.name)}`;
+      });
+    sql = `SELECT *, ${cols.join(', ')} FROM (${sql}) AS l${l - 1}`;
+  }
+  const output = `${prefix}values`;
+  statements.push({
+    name: 'assemble tag values',
+    kind: 'assemble',
+    table: output,
+    select: `SELECT ${q(ENTITY)}, ${tags.map((t) => q(t.name)).join(', ')} FROM (${sql}) AS assembled`,
+  });
+  return { asOfMicros, tags, statements, output };
+}

@@ -1,0 +1,1014 @@
+/**
+ * The checker: parsed tag definitions -> typed, immutable IR (ir.ts), or precise problems.
+ *
+ * It resolves names (event columns, lookup columns, profile attributes, other tags, `as_of`), checks
+ * types, checks that aggregates and windows are used where they mean something, orders tags by their
+ * dependencies (cycles are errors) and collects *every* problem rather than stopping at the first.
+ */
+import { createHash } from 'node:crypto';
+import type { ProjectConfig } from '../config/project.js';
+import { didYouMeanSuffix } from '../util/did-you-mean.js';
+import type { Problem } from '../util/problems.js';
+import { AGGREGATE_SUGAR, AGGREGATES, isAggregateName, RANK_MEASURES } from './aggregates.js';
+import type { Ast, CallArg, Span, WindowAst } from './ast.js';
+import { isWindowAst } from './ast.js';
+import type { ExpressionField, TagDefinition } from './definitions.js';
+import { FUNCTION_BY_NAME, FUNCTIONS } from './functions.js';
+import {
+  type AggFn,
+  type AggId,
+  type Aggregate,
+  type Expr,
+  freeze,
+  type RankMeasure,
+  type TagIR,
+  type TagName,
+  type TagProgram,
+  type TagType,
+  tagTypeOfValue,
+  type ValueType,
+  valueTypeOfTag,
+  type Window,
+} from './ir.js';
+import { ParseError, parseExpression, parseWindow } from './parser.js';
+import type { SourceSchemas } from './schemas.js';
+
+export interface CheckResult {
+  readonly program?: TagProgram;
+  readonly problems: readonly Problem[];
+}
+
+type Field = 'where' | 'window' | 'value';
+
+class Reporter {
+  readonly problems: Problem[] = [];
+  constructor(private readonly def: TagDefinition) {}
+  at(field: Field, span: Span, message: string, severity: Problem['severity'] = 'error'): void {
+    const f: ExpressionField | undefined = this.def.fields[field];
+    if (!f) {
+      this.problems.push(this.def.file.problem([...this.def.path, field], message, { severity }));
+      return;
+    }
+    const start = f.at(span.start);
+    const end = f.at(Math.max(span.start, span.end - 1));
+    const length = end.line === start.line ? end.col - start.col + 1 : 1;
+    this.problems.push(this.def.file.problemAtPos(start.line, start.col, length, message, severity));
+  }
+  key(key: string, message: string, severity: Problem['severity'] = 'error'): void {
+    this.problems.push(this.def.file.problem([...this.def.path, key], message, { severity }));
+  }
+}
+
+/** Thrown inside expression checking to abandon one expression after reporting it. */
+class Abandon extends Error {}
+
+const SUGGEST_TYPES: Record<ValueType, string> = {
+  boolean: 'a boolean',
+  number: 'a number',
+  string: 'text',
+  time: 'a time',
+  date: 'a date',
+  duration: 'a duration',
+  list: 'a list',
+  null: 'null',
+};
+
+function unify(a: ValueType, b: ValueType): ValueType | undefined {
+  if (a === 'null') return b;
+  if (b === 'null') return a;
+  return a === b ? a : undefined;
+}
+
+function literal(type: ValueType, value: boolean | number | string | null): Expr {
+  return { kind: 'literal', type, value };
+}
+
+/** A stable short id for an aggregate, from its structure: equal aggregates share one computation. */
+export function aggregateId(a: Omit<Aggregate, 'id' | 'type'>): AggId {
+  const h = createHash('sha1').update(JSON.stringify(a)).digest('hex').slice(0, 12);
+  return `a_${a.fn}_${h}` as AggId;
+}
+
+function windowFromAst(w: WindowAst): Window {
+  switch (w.kind) {
+    case 'last':
+      return { kind: 'last', seconds: w.seconds };
+    case 'between':
+      return { kind: 'between', fromSeconds: w.fromSeconds, toSeconds: w.toSeconds };
+    case 'ever':
+      return { kind: 'ever' };
+  }
+}
+
+interface TagChecking {
+  readonly def: TagDefinition;
+  readonly name: TagName;
+  readonly source?: string;
+  readonly defaultWindow: Window;
+  readonly filter?: Expr;
+  readonly aggregates: Map<string, Aggregate>;
+  readonly dependsOn: Set<TagName>;
+  readonly report: Reporter;
+}
+
+export class Checker {
+  private readonly tagTypes = new Map<string, ValueType>();
+  private readonly allTagNames: Set<string>;
+  private readonly profileColumns = new Map<string, { source: string; type: ValueType | 'other' }[]>();
+  private readonly categories: Set<string>;
+
+  constructor(
+    private readonly config: ProjectConfig,
+    private readonly schemas: SourceSchemas,
+    definitions: readonly TagDefinition[],
+  ) {
+    this.allTagNames = new Set(definitions.map((d) => d.input.name));
+    for (const s of schemas.values()) {
+      if (s.kind !== 'profile') continue;
+      for (const [c, t] of s.columns) {
+        if (c === s.entityKey) continue;
+        const list = this.profileColumns.get(c) ?? [];
+        list.push({ source: s.name, type: t });
+        this.profileColumns.set(c, list);
+      }
+    }
+    this.categories = new Set(config.categories.map((c) => c.name));
+  }
+
+  /** Check all definitions; returns the program when there is no error. */
+  check(definitions: readonly TagDefinition[]): CheckResult {
+    const problems: Problem[] = [];
+    const byName = new Map<string, TagDefinition>();
+    for (const d of definitions) {
+      const prev = byName.get(d.input.name);
+      if (prev) {
+        const where = prev.file.position([...prev.path, 'name']);
+        problems.push(
+          d.file.problem(
+            [...d.path, 'name'],
+            `tag '${d.input.name}' is already defined at ${prev.file.file}:${where.line}`,
+          ),
+        );
+        continue;
+      }
+      byName.set(d.input.name, d);
+    }
+    const order = this.dependencyOrder([...byName.values()], problems);
+    const tags: TagIR[] = [];
+    for (const def of order) {
+      const r = this.checkTag(def);
+      problems.push(...r.problems);
+      if (r.tag) {
+        tags.push(r.tag);
+        this.tagTypes.set(
+          def.input.name,
+          r.tag.value.type === 'null' ? valueTypeOfTag(r.tag.type) : r.tag.value.type,
+        );
+      }
+    }
+    if (problems.some((p) => p.severity === 'error')) return { problems };
+    const program: TagProgram = {
+      tags,
+      timezone: this.config.timezone,
+      entityKeys: Object.fromEntries(
+        [...this.schemas.values()]
+          .filter((s) => s.entityKey !== undefined)
+          .map((s) => [s.name, s.entityKey!]),
+      ),
+      timeColumns: Object.fromEntries(
+        [...this.schemas.values()]
+          .filter((s) => s.timeColumn !== undefined)
+          .map((s) => [s.name, s.timeColumn!]),
+      ),
+      profiles: [...this.schemas.values()].filter((s) => s.kind === 'profile').map((s) => s.name),
+      eventSources: [...this.schemas.values()].filter((s) => s.kind === 'events').map((s) => s.name),
+    };
+    return { program: freeze(program), problems };
+  }
+
+  /** Tags in dependency order; tags in a cycle are reported and left out. */
+  private dependencyOrder(defs: readonly TagDefinition[], problems: Problem[]): TagDefinition[] {
+    const refs = new Map<string, Set<string>>();
+    for (const d of defs) {
+      const names = new Set<string>();
+      for (const f of ['value', 'where'] as const) {
+        const text = d.input[f];
+        if (text === undefined) continue;
+        try {
+          collectRefs(parseExpression(text), names);
+        } catch {
+          // Parse errors are reported when the tag is checked.
+        }
+      }
+      refs.set(
+        d.input.name,
+        new Set([...names].filter((n) => this.allTagNames.has(n) && n !== d.input.name)),
+      );
+    }
+    const byName = new Map(defs.map((d) => [d.input.name, d]));
+    const state = new Map<string, 'visiting' | 'done'>();
+    const order: TagDefinition[] = [];
+    const inCycle = new Set<string>();
+    const visit = (name: string, stack: string[]) => {
+      const s = state.get(name);
+      if (s === 'done') return;
+      if (s === 'visiting') {
+        const cycle = [...stack.slice(stack.indexOf(name)), name];
+        for (const n of cycle.slice(0, -1)) {
+          if (inCycle.has(n)) continue;
+          inCycle.add(n);
+          const d = byName.get(n)!;
+          problems.push(
+            d.file.problem([...d.path, 'value'], `tag '${n}' depends on itself: ${cycle.join(' -> ')}`),
+          );
+        }
+        return;
+      }
+      state.set(name, 'visiting');
+      for (const dep of refs.get(name) ?? []) visit(dep, [...stack, name]);
+      state.set(name, 'done');
+      if (!inCycle.has(name)) order.push(byName.get(name)!);
+    };
+    for (const d of defs) visit(d.input.name, []);
+    return order.filter(
+      (d) => !inCycle.has(d.input.name) && ![...(refs.get(d.input.name) ?? [])].some((r) => inCycle.has(r)),
+    );
+  }
+
+  private checkTag(def: TagDefinition): { tag?: TagIR; problems: Problem[] } {
+    const report = new Reporter(def);
+    const input = def.input;
+    const name = input.name as TagName;
+    if (!this.categories.has(input.category)) {
+      report.key(
+        'category',
+        `unknown category '${input.category}'${didYouMeanSuffix(input.category, this.categories)} (categories: ${[...this.categories].join(', ')})`,
+      );
+    }
+    let source: string | undefined;
+    if (input.from !== undefined) {
+      const s = this.schemas.get(input.from);
+      if (!s) {
+        const known = this.config.sources.get(input.from);
+        const events = [...this.schemas.values()].filter((x) => x.kind === 'events').map((x) => x.name);
+        report.key(
+          'from',
+          known
+            ? `source '${input.from}' has no readable data yet (ingest it, or check its files)`
+            : `unknown source '${input.from}'${didYouMeanSuffix(input.from, events)}`,
+        );
+      } else if (s.kind !== 'events') {
+        report.key('from', `'from' needs an events source; '${input.from}' is a ${s.kind} source`);
+      } else source = input.from;
+      if (input.kind === 'derived')
+        report.key('kind', "a derived tag has no 'from'; remove 'from' or use kind: aggregate");
+    } else {
+      if (input.where !== undefined)
+        report.key('where', "'where' filters events: it needs 'from: <events source>'");
+      if (input.window !== undefined)
+        report.key('window', "'window' applies to aggregates over events: it needs 'from: <events source>'");
+      if (input.kind === 'aggregate') report.key('kind', "an aggregate tag needs 'from: <events source>'");
+    }
+    if (report.problems.some((p) => p.severity === 'error') && input.from !== undefined && !source) {
+      return { problems: report.problems };
+    }
+
+    let defaultWindow: Window = { kind: 'ever' };
+    if (input.window !== undefined && source) {
+      try {
+        defaultWindow = windowFromAst(parseWindow(input.window));
+      } catch (e) {
+        if (e instanceof ParseError) report.at('window', e, e.message);
+        else throw e;
+      }
+    }
+    const t: TagChecking = {
+      def,
+      name,
+      ...(source ? { source } : {}),
+      defaultWindow,
+      aggregates: new Map(),
+      dependsOn: new Set(),
+      report,
+    };
+    let filter: Expr | undefined;
+    if (input.where !== undefined && source) {
+      const ast = this.parse(t, 'where', input.where);
+      if (ast) {
+        try {
+          filter = this.expectType(
+            t,
+            'where',
+            ast,
+            this.expr(t, 'where', ast, 'row'),
+            ['boolean'],
+            "'where'",
+          );
+        } catch (e) {
+          if (!(e instanceof Abandon)) throw e;
+        }
+      }
+    }
+    const withFilter: TagChecking = { ...t, ...(filter ? { filter } : {}) };
+    const valueAst = this.parse(withFilter, 'value', input.value);
+    let value: Expr | undefined;
+    if (valueAst) {
+      try {
+        value = this.expr(withFilter, 'value', valueAst, 'entity');
+      } catch (e) {
+        if (!(e instanceof Abandon)) throw e;
+      }
+    }
+    if (!value) return { problems: report.problems };
+    if (source && withFilter.aggregates.size === 0) {
+      report.at(
+        'value',
+        valueAst!.span,
+        `a tag with 'from: ${source}' must aggregate its events, e.g. count() or sum(amount)`,
+      );
+    }
+    const inferred = tagTypeOfValue(value.type);
+    let type: TagType | undefined = input.type;
+    if (!inferred) {
+      report.at(
+        'value',
+        valueAst!.span,
+        `the value is ${SUGGEST_TYPES[value.type]}, which a tag cannot hold`,
+      );
+    } else if (type !== undefined && type !== inferred) {
+      report.at(
+        'value',
+        valueAst!.span,
+        `the tag is declared type: ${type} but its value is ${SUGGEST_TYPES[value.type]} (type: ${inferred})`,
+      );
+    }
+    type ??= inferred;
+    if (report.problems.some((p) => p.severity === 'error') || !type) return { problems: report.problems };
+    const position = def.file.position([...def.path, 'name']);
+    const tag: TagIR = {
+      name,
+      title: input.title ?? humanize(input.name),
+      description: input.description,
+      category: input.category,
+      owner: input.owner ?? '',
+      status: input.status ?? 'draft',
+      type,
+      kind: source ? 'aggregate' : 'derived',
+      ...(source ? { source } : {}),
+      aggregates: [...withFilter.aggregates.values()],
+      value,
+      dependsOn: [...withFilter.dependsOn].sort(),
+      file: def.file.file,
+      line: position.line,
+      definition: { ...input },
+    };
+    return { tag: freeze(tag), problems: report.problems };
+  }
+
+  private parse(t: TagChecking, field: Field, text: string): Ast | undefined {
+    try {
+      return parseExpression(text);
+    } catch (e) {
+      if (e instanceof ParseError) {
+        t.report.at(field, e, e.message);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private fail(t: TagChecking, field: Field, span: Span, message: string): never {
+    t.report.at(field, span, message);
+    throw new Abandon();
+  }
+
+  private expectType(
+    t: TagChecking,
+    field: Field,
+    ast: Ast,
+    e: Expr,
+    allowed: readonly ValueType[],
+    what: string,
+  ): Expr {
+    if (e.type === 'null' || allowed.includes(e.type)) return e;
+    this.fail(
+      t,
+      field,
+      ast.span,
+      `${what} must be ${allowed.map((a) => SUGGEST_TYPES[a]).join(' or ')}, not ${SUGGEST_TYPES[e.type]}`,
+    );
+  }
+
+  /** Check an expression in a context: `row` (one event) or `entity` (aggregates, tags, profile). */
+  private expr(t: TagChecking, field: Field, ast: Ast, ctx: 'row' | 'entity', inAggregate = false): Expr {
+    const sub = (a: Ast) => this.expr(t, field, a, ctx, inAggregate);
+    switch (ast.kind) {
+      case 'number':
+        return literal('number', ast.value);
+      case 'string':
+        return literal('string', ast.value);
+      case 'boolean':
+        return literal('boolean', ast.value);
+      case 'null':
+        return literal('null', null);
+      case 'duration':
+        return literal('duration', ast.seconds);
+      case 'ref':
+        return this.ref(t, field, ast, ctx);
+      case 'unary': {
+        const arg = sub(ast.arg);
+        if (ast.op === '-') {
+          this.expectType(t, field, ast.arg, arg, ['number'], "'-'");
+          return { kind: 'neg', arg, type: 'number' };
+        }
+        this.expectType(t, field, ast.arg, arg, ['boolean'], "'not'");
+        return { kind: 'not', arg, type: 'boolean' };
+      }
+      case 'binary': {
+        const left = sub(ast.left);
+        const right = sub(ast.right);
+        if (ast.op === 'and' || ast.op === 'or') {
+          this.expectType(t, field, ast.left, left, ['boolean'], `the left side of '${ast.op}'`);
+          this.expectType(t, field, ast.right, right, ['boolean'], `the right side of '${ast.op}'`);
+          return { kind: 'logic', op: ast.op, left, right, type: 'boolean' };
+        }
+        if (ast.op === '+' || ast.op === '-' || ast.op === '*' || ast.op === '/' || ast.op === '%') {
+          if ((ast.op === '+' || ast.op === '-') && left.type === 'time' && right.type === 'duration') {
+            return { kind: 'arith', op: ast.op, left, right, type: 'time' };
+          }
+          if (ast.op === '-' && left.type === 'time' && right.type === 'time') {
+            this.fail(t, field, ast.span, 'to subtract two times use days_between(earlier, later)');
+          }
+          if (left.type === 'duration' || right.type === 'duration') {
+            this.fail(
+              t,
+              field,
+              ast.span,
+              'a duration (like 30d) can only be added to or subtracted from a time',
+            );
+          }
+          this.expectType(t, field, ast.left, left, ['number'], `the left side of '${ast.op}'`);
+          this.expectType(t, field, ast.right, right, ['number'], `the right side of '${ast.op}'`);
+          return { kind: 'arith', op: ast.op, left, right, type: 'number' };
+        }
+        return this.comparison(t, field, ast, ast.op, left, right);
+      }
+      case 'in': {
+        const arg = sub(ast.arg);
+        const list = ast.list.map(sub);
+        let type: ValueType = arg.type;
+        for (const [i, item] of list.entries()) {
+          const u = unify(type, item.type);
+          if (!u || u === 'list' || u === 'duration') {
+            this.fail(
+              t,
+              field,
+              ast.list[i]!.span,
+              `'in' compares ${SUGGEST_TYPES[arg.type]} with ${SUGGEST_TYPES[item.type]}`,
+            );
+          }
+          type = u;
+        }
+        return { kind: 'in', arg, list, negated: ast.negated, type: 'boolean' };
+      }
+      case 'between': {
+        const arg = sub(ast.arg);
+        const low = this.comparison(t, field, ast, '>=', arg, sub(ast.low));
+        const high = this.comparison(t, field, ast, '<=', arg, sub(ast.high));
+        const both: Expr = { kind: 'logic', op: 'and', left: low, right: high, type: 'boolean' };
+        return ast.negated ? { kind: 'not', arg: both, type: 'boolean' } : both;
+      }
+      case 'is_null':
+        return { kind: 'is_null', arg: sub(ast.arg), negated: ast.negated, type: 'boolean' };
+      case 'case': {
+        const whens = ast.whens.map((w) => ({
+          when: this.expectType(t, field, w.when, sub(w.when), ['boolean'], "a 'when' condition"),
+          result: sub(w.result),
+        }));
+        const elseExpr = ast.else ? sub(ast.else) : literal('null', null);
+        let type: ValueType = 'null';
+        for (const [i, v] of [...whens.map((w) => w.result), elseExpr].entries()) {
+          const u = unify(type, v.type);
+          const span = i < whens.length ? ast.whens[i]!.result.span : (ast.else?.span ?? ast.span);
+          if (!u)
+            this.fail(
+              t,
+              field,
+              span,
+              `the branches of 'case' must have one type: ${SUGGEST_TYPES[type]} and ${SUGGEST_TYPES[v.type]} differ`,
+            );
+          type = u;
+        }
+        return { kind: 'case', whens, else: elseExpr, type };
+      }
+      case 'call':
+        return this.call(t, field, ast, ctx, inAggregate);
+    }
+  }
+
+  private comparison(
+    t: TagChecking,
+    field: Field,
+    ast: Ast,
+    op: '=' | '!=' | '<' | '<=' | '>' | '>=',
+    left: Expr,
+    right: Expr,
+  ): Expr {
+    const u = unify(left.type, right.type);
+    if (!u) {
+      const hint =
+        (left.type === 'time' && right.type === 'string') || (left.type === 'string' && right.type === 'time')
+          ? " (write times as timestamp('2025-03-01T00:00:00Z'))"
+          : (left.type === 'date' && right.type === 'string') ||
+              (left.type === 'string' && right.type === 'date')
+            ? " (write dates as date('2025-03-01'))"
+            : '';
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `cannot compare ${SUGGEST_TYPES[left.type]} with ${SUGGEST_TYPES[right.type]}${hint}`,
+      );
+    }
+    if (u === 'list' || u === 'duration')
+      this.fail(t, field, ast.span, `${SUGGEST_TYPES[u]} cannot be compared`);
+    if (u === 'boolean' && op !== '=' && op !== '!=')
+      this.fail(t, field, ast.span, `booleans can only be compared with = or !=`);
+    return { kind: 'compare', op, left, right, type: 'boolean' };
+  }
+
+  private ref(t: TagChecking, field: Field, ast: Extract<Ast, { kind: 'ref' }>, ctx: 'row' | 'entity'): Expr {
+    const { name, qualifier } = ast;
+    const eventSchema = t.source ? this.schemas.get(t.source) : undefined;
+    const columnType = (source: string, col: string, type: ValueType | 'other'): ValueType => {
+      if (type === 'other')
+        this.fail(
+          t,
+          field,
+          ast.span,
+          `column '${col}' of '${source}' has a type the tag language cannot read`,
+        );
+      return type;
+    };
+    if (qualifier !== undefined) {
+      const s = this.schemas.get(qualifier);
+      if (!s) {
+        this.fail(
+          t,
+          field,
+          ast.span,
+          `unknown source '${qualifier}'${didYouMeanSuffix(qualifier, this.schemas.keys())}`,
+        );
+      }
+      const type = s.columns.get(name);
+      if (type === undefined) {
+        this.fail(
+          t,
+          field,
+          ast.span,
+          `source '${qualifier}' has no column '${name}'${didYouMeanSuffix(name, s.columns.keys())}`,
+        );
+      }
+      if (s.kind === 'profile')
+        return { kind: 'profile', source: s.name, column: name, type: columnType(s.name, name, type) };
+      if (s.kind === 'events' && s.name === t.source && ctx === 'row') {
+        return { kind: 'column', source: s.name, column: name, type: columnType(s.name, name, type) };
+      }
+      if (s.kind === 'events' && s.name === t.source) {
+        this.fail(
+          t,
+          field,
+          ast.span,
+          `the column '${qualifier}.${name}' must be inside an aggregate, e.g. sum(${name}) or last(${name})`,
+        );
+      }
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `'${qualifier}.${name}' cannot be used here: only the tag's own events source ('from') and profile sources can be read`,
+      );
+    }
+    if (name === 'as_of') return { kind: 'as_of', type: 'time' };
+    if (ctx === 'row' && eventSchema) {
+      const type = eventSchema.columns.get(name);
+      if (type !== undefined)
+        return {
+          kind: 'column',
+          source: eventSchema.name,
+          column: name,
+          type: columnType(eventSchema.name, name, type),
+        };
+    }
+    if (ctx === 'entity' && this.allTagNames.has(name)) {
+      if (name === t.name) this.fail(t, field, ast.span, `tag '${name}' cannot refer to itself`);
+      const type = this.tagTypes.get(name);
+      if (type === undefined)
+        this.fail(t, field, ast.span, `tag '${name}' has errors, so '${t.name}' cannot be checked`);
+      t.dependsOn.add(name as TagName);
+      return { kind: 'tag', name: name as TagName, type };
+    }
+    const profile = this.profileColumns.get(name);
+    if (profile && profile.length === 1) {
+      const p = profile[0]!;
+      return { kind: 'profile', source: p.source, column: name, type: columnType(p.source, name, p.type) };
+    }
+    if (profile && profile.length > 1) {
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `'${name}' is a column of several profile sources (${profile.map((p) => p.source).join(', ')}); write source.${name}`,
+      );
+    }
+    if (ctx === 'row' && this.allTagNames.has(name)) {
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `tag '${name}' cannot be used inside an aggregate or 'where' (they read one event at a time); use it in the value outside the aggregate`,
+      );
+    }
+    if (ctx === 'entity' && eventSchema?.columns.has(name)) {
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `the column '${name}' must be inside an aggregate, e.g. sum(${name}), max(${name}) or last(${name})`,
+      );
+    }
+    const candidates = [
+      ...(ctx === 'row' && eventSchema ? eventSchema.columns.keys() : []),
+      ...(ctx === 'entity' ? this.allTagNames : []),
+      ...this.profileColumns.keys(),
+      'as_of',
+    ];
+    const what =
+      ctx === 'row'
+        ? eventSchema
+          ? `column of '${eventSchema.name}'`
+          : 'column'
+        : t.source
+          ? 'tag or profile attribute (event columns go inside aggregates)'
+          : 'tag or profile attribute';
+    this.fail(t, field, ast.span, `unknown ${what} '${name}'${didYouMeanSuffix(name, candidates)}`);
+  }
+
+  private call(
+    t: TagChecking,
+    field: Field,
+    ast: Extract<Ast, { kind: 'call' }>,
+    ctx: 'row' | 'entity',
+    inAggregate: boolean,
+  ): Expr {
+    const name = ast.name.toLowerCase();
+    if (isAggregateName(name)) return this.aggregateCall(t, field, ast, name, ctx, inAggregate);
+    if (name === 'ratio' || name === 'if') {
+      const args = this.positional(t, field, ast, name === 'ratio' ? 2 : 3);
+      const vals = args.map((a) => this.expr(t, field, a, ctx, inAggregate));
+      if (name === 'ratio') {
+        for (const [i, v] of vals.entries()) {
+          this.expectType(t, field, args[i]!, v, ['number'], `argument ${i + 1} of ratio()`);
+        }
+        return { kind: 'arith', op: '/', left: vals[0]!, right: vals[1]!, type: 'number' };
+      }
+      this.expectType(t, field, args[0]!, vals[0]!, ['boolean'], 'the condition of if()');
+      const type = unify(vals[1]!.type, vals[2]!.type);
+      if (!type)
+        this.fail(
+          t,
+          field,
+          ast.span,
+          `the two branches of if() must have one type, not ${SUGGEST_TYPES[vals[1]!.type]} and ${SUGGEST_TYPES[vals[2]!.type]}`,
+        );
+      return { kind: 'case', whens: [{ when: vals[0]!, result: vals[1]! }], else: vals[2]!, type };
+    }
+    const fn = FUNCTION_BY_NAME.get(name);
+    if (!fn) {
+      const known = [
+        ...FUNCTIONS.map((f) => f.name),
+        ...Object.keys(AGGREGATES),
+        ...AGGREGATE_SUGAR,
+        'ratio',
+        'if',
+      ];
+      this.fail(t, field, ast.nameSpan, `unknown function '${ast.name}'${didYouMeanSuffix(name, known)}`);
+    }
+    const args = this.positional(t, field, ast, undefined);
+    const min = fn.minArgs ?? fn.params.length;
+    const max = fn.variadic ? Number.POSITIVE_INFINITY : fn.params.length;
+    if (args.length < min || args.length > max) {
+      const expected = fn.variadic ? `at least ${min}` : min === max ? `${min}` : `${min} to ${max}`;
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `${name}() takes ${expected} argument${max === 1 ? '' : 's'}, got ${args.length}`,
+      );
+    }
+    const vals = args.map((a) => this.expr(t, field, a, ctx, inAggregate));
+    vals.forEach((v, i) => {
+      const allowed = fn.params[Math.min(i, fn.params.length - 1)]!;
+      this.expectType(t, field, args[i]!, v, allowed, `argument ${i + 1} of ${name}()`);
+    });
+    if (fn.variadic) {
+      let type: ValueType = 'null';
+      vals.forEach((v, i) => {
+        const u = unify(type, v.type);
+        if (!u) this.fail(t, field, args[i]!.span, `the arguments of ${name}() must have one type`);
+        type = u;
+      });
+    }
+    const types = vals.map((v) => v.type);
+    return { kind: 'call', fn: name, args: vals, type: fn.returns(types) };
+  }
+
+  private positional(
+    t: TagChecking,
+    field: Field,
+    ast: Extract<Ast, { kind: 'call' }>,
+    count: number | undefined,
+  ): Ast[] {
+    const out: Ast[] = [];
+    for (const a of ast.args) {
+      if (a.name !== undefined)
+        this.fail(t, field, a.nameSpan ?? ast.span, `${ast.name}() has no named argument '${a.name}'`);
+      if (isWindowAst(a.value))
+        this.fail(t, field, a.value.span, `${ast.name}() is not an aggregate: a window does not apply to it`);
+      out.push(a.value as Ast);
+    }
+    if (count !== undefined && out.length !== count)
+      this.fail(t, field, ast.span, `${ast.name}() takes ${count} arguments, got ${out.length}`);
+    return out;
+  }
+
+  private aggregateCall(
+    t: TagChecking,
+    field: Field,
+    ast: Extract<Ast, { kind: 'call' }>,
+    name: string,
+    ctx: 'row' | 'entity',
+    inAggregate: boolean,
+  ): Expr {
+    if (inAggregate || ctx === 'row') {
+      this.fail(
+        t,
+        field,
+        ast.span,
+        inAggregate
+          ? 'aggregates cannot be nested'
+          : `the aggregate ${name}() cannot be used in a row filter`,
+      );
+    }
+    if (!t.source) {
+      this.fail(
+        t,
+        field,
+        ast.span,
+        `${name}() aggregates events: the tag needs 'from: <events source>' (or refer to an aggregate tag instead)`,
+      );
+    }
+    const source = t.source;
+    // Split arguments: positional values, named where/window/by, a positional window.
+    const positional: Ast[] = [];
+    let where: Ast | undefined;
+    let window: WindowAst | undefined;
+    let by: Ast | undefined;
+    for (const a of ast.args as readonly CallArg[]) {
+      if (a.name === undefined) {
+        if (isWindowAst(a.value)) {
+          if (window) this.fail(t, field, a.value.span, 'the window is given twice');
+          window = a.value;
+        } else positional.push(a.value as Ast);
+        continue;
+      }
+      if (a.name === 'where') where = a.value as Ast;
+      else if (a.name === 'window') window = a.value as WindowAst;
+      else if (a.name === 'by' && (name === 'top' || name === 'argmax')) by = a.value as Ast;
+      else {
+        const allowed = name === 'top' || name === 'argmax' ? ['where', 'window', 'by'] : ['where', 'window'];
+        this.fail(
+          t,
+          field,
+          a.nameSpan ?? ast.span,
+          `${name}() has no argument '${a.name}'${didYouMeanSuffix(a.name, allowed)} (it takes ${allowed.join(', ')})`,
+        );
+      }
+    }
+    const win: Window = window ? windowFromAst(window) : t.defaultWindow;
+    let filter = t.filter;
+    const andFilter = (extra: Expr) => {
+      filter = filter ? { kind: 'logic', op: 'and', left: filter, right: extra, type: 'boolean' } : extra;
+    };
+    if (where) {
+      andFilter(
+        this.expectType(t, field, where, this.expr(t, field, where, 'row', true), ['boolean'], "'where'"),
+      );
+    }
+    const rowValue = (a: Ast) => this.expr(t, field, a, 'row', true);
+    const timeCol = this.schemas.get(source)!.timeColumn!;
+    const tsColumn: Expr = { kind: 'column', source, column: timeCol, type: 'time' };
+    const make = (fn: AggFn, arg: Expr | undefined, extra: { k?: number; by?: RankMeasure } = {}): Expr => {
+      const spec = AGGREGATES[fn];
+      const base = {
+        source,
+        fn,
+        ...(arg ? { arg } : {}),
+        ...(filter ? { filter } : {}),
+        window: win,
+        ...(extra.k !== undefined ? { k: extra.k } : {}),
+        ...(extra.by ? { by: extra.by } : {}),
+      };
+      const id = aggregateId(base);
+      const type = spec.returns(arg?.type);
+      if (!t.aggregates.has(id)) t.aggregates.set(id, freeze({ id, ...base, type }));
+      return { kind: 'agg', id, type };
+    };
+    const takes = (n: number, optional = false) => {
+      if (positional.length > n || (!optional && positional.length < n)) {
+        this.fail(
+          t,
+          field,
+          ast.span,
+          `${name}() takes ${n === 0 ? 'no' : n} value argument${n === 1 ? '' : 's'}${optional ? ' (optional)' : ''}, got ${positional.length}`,
+        );
+      }
+    };
+    switch (name) {
+      case 'count_if': {
+        takes(1);
+        andFilter(
+          this.expectType(
+            t,
+            field,
+            positional[0]!,
+            rowValue(positional[0]!),
+            ['boolean'],
+            'the condition of count_if()',
+          ),
+        );
+        return make('count', undefined);
+      }
+      case 'distinct_days': {
+        takes(0);
+        const day: Expr = { kind: 'call', fn: 'date', args: [tsColumn], type: 'date' };
+        return make('distinct_count', day);
+      }
+      case 'days_since_last':
+      case 'days_since_first': {
+        takes(0);
+        const when = make(name === 'days_since_last' ? 'last_time' : 'first_time', undefined);
+        return {
+          kind: 'call',
+          fn: 'days_between',
+          args: [when, { kind: 'as_of', type: 'time' }],
+          type: 'number',
+        };
+      }
+      case 'top':
+      case 'argmax': {
+        const isTop = name === 'top';
+        if (positional.length !== (isTop ? 2 : 1)) {
+          this.fail(
+            t,
+            field,
+            ast.span,
+            isTop
+              ? 'top() takes a dimension and a count, e.g. top(category, 3, by: sum(amount))'
+              : 'argmax() takes a dimension, e.g. argmax(category, by: sum(amount))',
+          );
+        }
+        const dim = this.expectType(
+          t,
+          field,
+          positional[0]!,
+          rowValue(positional[0]!),
+          ['string'],
+          `the dimension of ${name}()`,
+        );
+        let k: number | undefined;
+        if (isTop) {
+          const kAst = positional[1]!;
+          if (kAst.kind !== 'number' || !Number.isInteger(kAst.value) || kAst.value < 1 || kAst.value > 100) {
+            this.fail(t, field, kAst.span, 'the count of top() must be a whole number from 1 to 100');
+          }
+          k = kAst.value;
+        }
+        const measure = by ? this.rankMeasure(t, field, by) : { fn: 'count' as const };
+        return make(name, dim, { ...(k !== undefined ? { k } : {}), by: measure });
+      }
+      default: {
+        const fn = name as AggFn;
+        const spec = AGGREGATES[fn];
+        if (!spec.arg) {
+          takes(0);
+          return make(fn, undefined);
+        }
+        takes(1, spec.argOptional);
+        const argAst = positional[0];
+        if (!argAst) return make(fn, undefined);
+        const arg = this.expectType(
+          t,
+          field,
+          argAst,
+          rowValue(argAst),
+          spec.arg,
+          `the argument of ${name}()`,
+        );
+        if (arg.type === 'null') this.fail(t, field, argAst.span, `${name}(null) is always empty`);
+        return make(fn, arg);
+      }
+    }
+  }
+
+  private rankMeasure(t: TagChecking, field: Field, by: Ast): RankMeasure {
+    if (by.kind !== 'call' || !(RANK_MEASURES as readonly string[]).includes(by.name.toLowerCase())) {
+      this.fail(t, field, by.span, `'by' ranks values with count(), sum(x) or distinct_days()`);
+    }
+    const fn = by.name.toLowerCase() as RankMeasure['fn'];
+    const args = by.args;
+    if (fn === 'sum') {
+      const a = args[0];
+      if (args.length !== 1 || !a || a.name !== undefined || isWindowAst(a.value))
+        this.fail(t, field, by.span, "'by: sum(x)' takes one value");
+      const arg = this.expectType(
+        t,
+        field,
+        a.value as Ast,
+        this.expr(t, field, a.value as Ast, 'row', true),
+        ['number'],
+        'the argument of sum()',
+      );
+      return { fn, arg };
+    }
+    if (args.length !== 0)
+      this.fail(
+        t,
+        field,
+        by.span,
+        `'by: ${fn}()' takes no arguments (filters and windows go on the ${fn === 'count' ? 'top/argmax' : 'top/argmax'} call)`,
+      );
+    return { fn };
+  }
+}
+
+function collectRefs(ast: Ast, out: Set<string>): void {
+  switch (ast.kind) {
+    case 'ref':
+      if (ast.qualifier === undefined) out.add(ast.name);
+      return;
+    case 'unary':
+      collectRefs(ast.arg, out);
+      return;
+    case 'binary':
+      collectRefs(ast.left, out);
+      collectRefs(ast.right, out);
+      return;
+    case 'in':
+      collectRefs(ast.arg, out);
+      for (const x of ast.list) collectRefs(x, out);
+      return;
+    case 'between':
+      collectRefs(ast.arg, out);
+      collectRefs(ast.low, out);
+      collectRefs(ast.high, out);
+      return;
+    case 'is_null':
+      collectRefs(ast.arg, out);
+      return;
+    case 'case':
+      for (const w of ast.whens) {
+        collectRefs(w.when, out);
+        collectRefs(w.result, out);
+      }
+      if (ast.else) collectRefs(ast.else, out);
+      return;
+    case 'call':
+      for (const a of ast.args) if (!isWindowAst(a.value)) collectRefs(a.value as Ast, out);
+      return;
+    case 'number':
+    case 'string':
+    case 'boolean':
+    case 'null':
+    case 'duration':
+      return;
+  }
+}
+
+function humanize(name: string): string {
+  const s = name.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Check a project's tag definitions against its sources.
+ * @example
+ *   const { program, problems } = checkDefinitions(config, schemas, loadTagDefinitions(dir).definitions);
+ */
+export function checkDefinitions(
+  config: ProjectConfig,
+  schemas: SourceSchemas,
+  definitions: readonly TagDefinition[],
+): CheckResult {
+  return new Checker(config, schemas, definitions).check(definitions);
+}
