@@ -50,6 +50,10 @@ export interface PlanOptions {
   readonly entityType: string;
   /** Prefix of the temp tables (lets several plans coexist). */
   readonly prefix?: string;
+  /** Restrict to one entity (SQL literal of its id): what `explain` and profile lookups use. */
+  readonly entity?: string;
+  /** Also output every aggregate column (`_tv_<id>`), for explanations. */
+  readonly keepAggregates?: boolean;
 }
 
 /** The tags named plus every tag they depend on, in program (dependency) order. */
@@ -68,7 +72,7 @@ export function closure(program: TagProgram, names?: readonly string[]): TagIR[]
   return program.tags.filter((t) => wanted.has(t.name));
 }
 
-const aggColumn = (id: string) => `_tv_${id}`;
+export const aggColumn = (id: string) => `_tv_${id}`;
 const profileColumn = (source: string, column: string) => `_tv_p__${source}__${column}`;
 
 function windowCondition(w: Window, time: string, asOf: number, d: Dialect): string | undefined {
@@ -171,6 +175,7 @@ export function planBuild(
     const where = [
       `${time} <= ${asOf}`,
       ...(from !== undefined ? [`${time} > ${d.instant(from)}`] : []),
+      ...(opts.entity !== undefined ? [`${EVENT_ALIAS}.${q(key)} = ${opts.entity}`] : []),
     ].join(' AND ');
     const plain = list.filter((a) => a.fn !== 'top' && a.fn !== 'argmax');
     if (plain.length > 0) {
@@ -221,10 +226,14 @@ export function planBuild(
   for (const s of program.eventSources) {
     const key = program.entityKeys[s]!;
     const time = program.timeColumns[s]!;
-    universe.push(`SELECT ${q(key)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)} WHERE ${q(time)} <= ${asOf}`);
+    const only = opts.entity !== undefined ? ` AND ${q(key)} = ${opts.entity}` : '';
+    universe.push(`SELECT ${q(key)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)} WHERE ${q(time)} <= ${asOf}${only}`);
   }
-  for (const s of program.profiles)
-    universe.push(`SELECT ${q(program.entityKeys[s]!)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)}`);
+  for (const s of program.profiles) {
+    const key = q(program.entityKeys[s]!);
+    const only = opts.entity !== undefined ? ` WHERE ${key} = ${opts.entity}` : '';
+    universe.push(`SELECT ${key} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)}${only}`);
+  }
   const entities = `${prefix}entities`;
   statements.push({
     name: 'entities',
@@ -292,7 +301,73 @@ export function planBuild(
     name: 'assemble tag values',
     kind: 'assemble',
     table: output,
-    select: `SELECT ${q(ENTITY)}, ${tags.map((t) => q(t.name)).join(', ')} FROM (${sql}) AS assembled`,
+    select: `SELECT ${q(ENTITY)}, ${[
+      ...tags.map((t) => q(t.name)),
+      ...(opts.keepAggregates ? [...aggs.keys()].map((id) => `${entityResolver.agg(id)} AS ${q(aggColumn(id))}`) : []),
+    ].join(', ')} FROM (${sql}) AS assembled`,
   });
   return { asOfMicros, tags, statements, output };
+}
+
+export interface ContributionOptions extends PlanOptions {
+  /** SQL literal of the entity id. */
+  readonly entity: string;
+  /** Column holding a unique event id, if the source has one. */
+  readonly eventIdColumn?: string;
+  readonly limit: number;
+}
+
+/**
+ * The events that made an aggregate's value for one entity, most decisive first: largest values for
+ * sum/avg/max and sum-ranked top/argmax, smallest for min, earliest for first/first_time, latest
+ * otherwise. Columns: event_id, ts, value.
+ */
+export function contributionsSql(program: TagProgram, a: Aggregate, asOfMicros: number, opts: ContributionOptions): string {
+  const d = opts.dialect;
+  const q = d.ident;
+  const key = program.entityKeys[a.source]!;
+  const time = `${EVENT_ALIAS}.${q(program.timeColumns[a.source]!)}`;
+  const profiles = new Set<string>();
+  profilesIn(a.arg, profiles);
+  profilesIn(a.filter, profiles);
+  profilesIn(a.by?.arg, profiles);
+  const pAlias = (s: string) => q(`p_${s}`);
+  const joins = [...profiles]
+    .sort()
+    .map((s) => `LEFT JOIN ${opts.sourceTable(s)} AS ${pAlias(s)} ON ${pAlias(s)}.${q(program.entityKeys[s]!)} = ${EVENT_ALIAS}.${q(key)}`)
+    .join(' ');
+  const asOf = d.instant(asOfMicros);
+  const r: Resolver = {
+    column: (_s, col) => `${EVENT_ALIAS}.${q(col)}`,
+    profile: (s, col) => `${pAlias(s)}.${q(col)}`,
+    tag: () => {
+      throw new Error('tags are not readable in row context');
+    },
+    agg: () => {
+      throw new Error('aggregates are not readable in row context');
+    },
+    asOf: () => asOf,
+  };
+  const rowSql = (x: Expr) => compileExpr(x, d, r, program.timezone);
+  const conds = [
+    `${EVENT_ALIAS}.${q(key)} = ${opts.entity}`,
+    `${time} <= ${asOf}`,
+    windowCondition(a.window, time, asOfMicros, d),
+    a.filter ? rowSql(a.filter) : undefined,
+    a.arg && (a.fn === 'first' || a.fn === 'last' || a.fn === 'top' || a.fn === 'argmax') ? `${rowSql(a.arg)} IS NOT NULL` : undefined,
+  ].filter((x): x is string => x !== undefined);
+  const value = a.fn === 'top' || a.fn === 'argmax' ? (a.by?.arg ? rowSql(a.by.arg) : 'NULL') : a.arg ? rowSql(a.arg) : 'NULL';
+  const label = a.fn === 'top' || a.fn === 'argmax' ? rowSql(a.arg!) : 'NULL';
+  const order =
+    a.fn === 'sum' || a.fn === 'avg' || a.fn === 'max' || ((a.fn === 'top' || a.fn === 'argmax') && a.by?.fn === 'sum')
+      ? `${value} DESC NULLS LAST, ${time} DESC`
+      : a.fn === 'min'
+        ? `${value} ASC NULLS LAST, ${time} DESC`
+        : a.fn === 'first' || a.fn === 'first_time'
+          ? `${time} ASC, ${EVENT_ALIAS}."_file_id" ASC, ${EVENT_ALIAS}."_row" ASC`
+          : `${time} DESC, ${EVENT_ALIAS}."_file_id" DESC, ${EVENT_ALIAS}."_row" DESC`;
+  const id = opts.eventIdColumn
+    ? `CAST(${EVENT_ALIAS}.${q(opts.eventIdColumn)} AS VARCHAR)`
+    : `CAST(${EVENT_ALIAS}."_file_id" AS VARCHAR) || ':' || CAST(${EVENT_ALIAS}."_row" AS VARCHAR)`;
+  return `SELECT ${id} AS event_id, ${time} AS ts, ${value} AS value, ${label} AS label FROM ${opts.sourceTable(a.source)} AS ${EVENT_ALIAS} ${joins} WHERE ${conds.join(' AND ')} ORDER BY ${order} LIMIT ${Math.max(1, Math.floor(opts.limit))}`;
 }

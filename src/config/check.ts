@@ -10,6 +10,7 @@ import { describeToColumns, sniffSql } from '../ingest/readers.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { type Problem, sortProblems, TagverseError } from '../util/problems.js';
 import type { YamlFile } from '../util/yaml-locator.js';
+import { loadProgram } from '../engine/program.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { loadProject, type ProjectConfig, type SourceConfig } from './project.js';
 
@@ -18,6 +19,9 @@ export interface CheckResult {
   readonly problems: readonly Problem[];
   /** Files found per source (only when the config itself is valid). */
   readonly files: Readonly<Record<string, number>>;
+  /** Tags checked without errors, and tag files read. */
+  readonly tags: number;
+  readonly tagFiles: number;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface CheckResult {
  */
 export async function checkProject(dir: string): Promise<CheckResult> {
   const { config, problems, yaml } = loadProject(dir);
-  if (!config || !yaml) return { ok: false, problems: sortProblems(problems), files: {} };
+  if (!config || !yaml) return { ok: false, problems: sortProblems(problems), files: {}, tags: 0, tagFiles: 0 };
   const all: Problem[] = [...problems];
   const files: Record<string, number> = {};
   const columnsBySource = new Map<string, string[]>();
@@ -67,8 +71,16 @@ export async function checkProject(dir: string): Promise<CheckResult> {
     wh.close();
   }
   checkLookups(config, columnsBySource, yaml, all);
+  const tags = await loadProgram(config);
+  all.push(...tags.problems);
   const sorted = sortProblems(all);
-  return { ok: !sorted.some((p) => p.severity === 'error'), problems: sorted, files };
+  return {
+    ok: !sorted.some((p) => p.severity === 'error'),
+    problems: sorted,
+    files,
+    tags: tags.program?.tags.length ?? 0,
+    tagFiles: tags.files.length,
+  };
 }
 
 /** Check the columns a source's config names against a file's header; returns the resulting column names. */

@@ -83,7 +83,7 @@ export interface ProjectConfig {
     readonly threads?: number;
     readonly memoryLimit?: string;
   };
-  readonly settings: { readonly maxRejectRatio: number };
+  readonly settings: { readonly maxRejectRatio: number; readonly asOf: string };
   readonly categories: readonly { name: string; description?: string; owner?: string }[];
   readonly sources: ReadonlyMap<string, SourceConfig>;
 }
@@ -299,7 +299,10 @@ function resolve(input: ProjectConfigInput, dir: string, file: string): ProjectC
       ...(engine.threads !== undefined ? { threads: engine.threads } : {}),
       ...(engine.memory_limit !== undefined ? { memoryLimit: engine.memory_limit } : {}),
     },
-    settings: { maxRejectRatio: input.settings?.max_reject_ratio ?? DEFAULT_MAX_REJECT_RATIO },
+    settings: {
+      maxRejectRatio: input.settings?.max_reject_ratio ?? DEFAULT_MAX_REJECT_RATIO,
+      asOf: input.settings?.as_of ?? 'latest_event',
+    },
     categories: input.categories ?? DEFAULT_CATEGORIES.map((c) => ({ ...c })),
     sources,
   };

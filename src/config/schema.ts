@@ -201,6 +201,12 @@ export const ProjectConfigSchema = z
           .max(1)
           .optional()
           .describe('Largest share of rejected rows an ingest accepts before rolling back (default 0.01).'),
+        as_of: z
+          .string()
+          .optional()
+          .describe(
+            "Default as-of time of builds: 'latest_event' (default: the newest event time in the data), 'now', or an ISO date/time.",
+          ),
       })
       .optional(),
     categories: z

@@ -83,6 +83,14 @@ function literal(type: ValueType, value: boolean | number | string | null): Expr
   return { kind: 'literal', type, value };
 }
 
+/** Stand-ins for sub-expressions that already failed: checks involving them stay silent (no cascades). */
+const POISON = new WeakSet<Expr>();
+function poison(): Expr {
+  const e = literal('null', null);
+  POISON.add(e);
+  return e;
+}
+
 /** A stable short id for an aggregate, from its structure: equal aggregates share one computation. */
 export function aggregateId(a: Omit<Aggregate, 'id' | 'type'>): AggId {
   const h = createHash('sha1').update(JSON.stringify(a)).digest('hex').slice(0, 12);
@@ -391,6 +399,7 @@ export class Checker {
     what: string,
   ): Expr {
     if (e.type === 'null' || allowed.includes(e.type)) return e;
+    if (POISON.has(e)) throw new Abandon();
     this.fail(
       t,
       field,
@@ -399,9 +408,51 @@ export class Checker {
     );
   }
 
-  /** Check an expression in a context: `row` (one event) or `entity` (aggregates, tags, profile). */
+  /**
+   * Check an expression in a context: `row` (one event) or `entity` (aggregates, tags, profile).
+   * Children are checked one by one even after a problem, so every problem of an expression is
+   * reported; the expression is abandoned afterwards.
+   */
   private expr(t: TagChecking, field: Field, ast: Ast, ctx: 'row' | 'entity', inAggregate = false): Expr {
-    const sub = (a: Ast) => this.expr(t, field, a, ctx, inAggregate);
+    let failed = false;
+    const sub = (a: Ast): Expr => {
+      try {
+        return this.expr(t, field, a, ctx, inAggregate);
+      } catch (e) {
+        if (!(e instanceof Abandon)) throw e;
+        failed = true;
+        return poison();
+      }
+    };
+    const result = this.exprNode(t, field, ast, ctx, inAggregate, sub);
+    if (failed) throw new Abandon();
+    return result;
+  }
+
+  /** Check several expressions, reporting the problems of each before giving up. */
+  private all(t: TagChecking, field: Field, asts: readonly Ast[], ctx: 'row' | 'entity', inAggregate: boolean): Expr[] {
+    let failed = false;
+    const out = asts.map((a) => {
+      try {
+        return this.expr(t, field, a, ctx, inAggregate);
+      } catch (e) {
+        if (!(e instanceof Abandon)) throw e;
+        failed = true;
+        return poison();
+      }
+    });
+    if (failed) throw new Abandon();
+    return out;
+  }
+
+  private exprNode(
+    t: TagChecking,
+    field: Field,
+    ast: Ast,
+    ctx: 'row' | 'entity',
+    inAggregate: boolean,
+    sub: (a: Ast) => Expr,
+  ): Expr {
     switch (ast.kind) {
       case 'number':
         return literal('number', ast.value);
@@ -514,6 +565,7 @@ export class Checker {
     left: Expr,
     right: Expr,
   ): Expr {
+    if (POISON.has(left) || POISON.has(right)) throw new Abandon();
     const u = unify(left.type, right.type);
     if (!u) {
       const hint =
@@ -643,15 +695,11 @@ export class Checker {
       ...this.profileColumns.keys(),
       'as_of',
     ];
-    const what =
+    const message =
       ctx === 'row'
-        ? eventSchema
-          ? `column of '${eventSchema.name}'`
-          : 'column'
-        : t.source
-          ? 'tag or profile attribute (event columns go inside aggregates)'
-          : 'tag or profile attribute';
-    this.fail(t, field, ast.span, `unknown ${what} '${name}'${didYouMeanSuffix(name, candidates)}`);
+        ? `unknown column '${name}'${eventSchema ? ` of '${eventSchema.name}'` : ''}`
+        : `unknown tag or profile attribute '${name}'${t.source ? ' (event columns go inside aggregates)' : ''}`;
+    this.fail(t, field, ast.span, `${message}${didYouMeanSuffix(name, candidates)}`);
   }
 
   private call(
@@ -665,7 +713,7 @@ export class Checker {
     if (isAggregateName(name)) return this.aggregateCall(t, field, ast, name, ctx, inAggregate);
     if (name === 'ratio' || name === 'if') {
       const args = this.positional(t, field, ast, name === 'ratio' ? 2 : 3);
-      const vals = args.map((a) => this.expr(t, field, a, ctx, inAggregate));
+      const vals = this.all(t, field, args, ctx, inAggregate);
       if (name === 'ratio') {
         for (const [i, v] of vals.entries()) {
           this.expectType(t, field, args[i]!, v, ['number'], `argument ${i + 1} of ratio()`);
@@ -706,7 +754,7 @@ export class Checker {
         `${name}() takes ${expected} argument${max === 1 ? '' : 's'}, got ${args.length}`,
       );
     }
-    const vals = args.map((a) => this.expr(t, field, a, ctx, inAggregate));
+    const vals = this.all(t, field, args, ctx, inAggregate);
     vals.forEach((v, i) => {
       const allowed = fn.params[Math.min(i, fn.params.length - 1)]!;
       this.expectType(t, field, args[i]!, v, allowed, `argument ${i + 1} of ${name}()`);
