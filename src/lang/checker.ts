@@ -759,7 +759,7 @@ export class Checker {
       const allowed = fn.params[Math.min(i, fn.params.length - 1)]!;
       this.expectType(t, field, args[i]!, v, allowed, `argument ${i + 1} of ${name}()`);
     });
-    if (fn.variadic) {
+    if (fn.variadic || fn.sameType) {
       let type: ValueType = 'null';
       vals.forEach((v, i) => {
         const u = unify(type, v.type);

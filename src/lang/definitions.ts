@@ -17,7 +17,10 @@ export const TAGS_DIR = 'tags';
 export const TAG_TYPES = ['boolean', 'number', 'category', 'list', 'date'] as const;
 export const TAG_STATUSES = ['draft', 'approved', 'deprecated'] as const;
 
-const expression = z.string().min(1, 'an expression cannot be empty');
+// YAML reads `value: true` or `value: 3` as a boolean or number: both are fine expressions.
+const expression = z
+  .union([z.string().min(1, 'an expression cannot be empty'), z.number(), z.boolean()])
+  .transform((v) => String(v));
 
 export const TagDefinitionSchema = z
   .strictObject({

@@ -35,6 +35,8 @@ export interface ScalarFunction {
   readonly ref: (args: readonly RefValue[], ctx: FnContext, types: readonly ValueType[]) => RefValue;
   /** Default (DuckDB) SQL given argument SQL texts. */
   readonly sql: (args: readonly string[], ctx: SqlFnContext, types: readonly ValueType[]) => string;
+  /** When true, all arguments must have one type (checked like the arguments of a variadic function). */
+  readonly sameType?: boolean;
   /** When true, null arguments do not force a null result (the function handles them). */
   readonly handlesNull?: boolean;
   readonly doc: string;
@@ -89,7 +91,8 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     minArgs: 1,
     returns: () => 'number',
     ref: (a) => roundHalfAway(num(a[0]!), a.length > 1 ? num(a[1]!) : 0),
-    sql: (a) => `round(${a[0]}, ${a[1] ?? 0})`,
+    // DuckDB's round takes INTEGER digits; number literals are DOUBLE/DECIMAL.
+    sql: (a) => `round(${a[0]}, ${a[1] === undefined ? '0' : `CAST(${a[1]} AS INTEGER)`})`,
     doc: 'round half away from zero to n decimals (default 0)',
   },
   {
@@ -270,7 +273,7 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     },
     sql: (a, ctx, types) =>
       types[0] === 'string'
-        ? `TRY_CAST(${a[0]} AS DATE)`
+        ? `(CASE WHEN regexp_full_match(trim(${a[0]}), '${ISO_DATE.source}') THEN TRY_CAST(trim(${a[0]}) AS DATE) END)`
         : `CAST(timezone(${ctx.tz(a, 1)}, ${a[0]}) AS DATE)`,
     doc: "local calendar date of a time, or a date from text ('2025-03-01')",
   },
@@ -278,21 +281,21 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     name: 'timestamp',
     params: [STR],
     returns: () => 'time',
-    ref: (a) => {
-      const ms = Date.parse(str(a[0]!));
-      return Number.isNaN(ms) ? null : ms * 1000;
-    },
-    sql: (a) => `TRY_CAST(${a[0]} AS TIMESTAMPTZ)`,
-    doc: "an instant from ISO 8601 text with an offset ('2025-03-01T09:00:00Z')",
+    ref: (a) => parseIsoInstant(str(a[0]!)),
+    // The warehouse session zone is UTC, so text without an offset reads as UTC, as in the reference.
+    sql: (a) =>
+      `(CASE WHEN regexp_full_match(trim(${a[0]}), '${ISO_INSTANT.source}') THEN TRY_CAST(trim(${a[0]}) AS TIMESTAMPTZ) END)`,
+    doc: "an instant from ISO 8601 text with an offset ('2025-03-01T09:00:00Z'; no offset = UTC)",
   },
   {
     name: 'days_between',
     params: [TIME_OR_DATE, TIME_OR_DATE],
+    sameType: true,
     returns: () => 'number',
     ref: (a, _ctx, types) =>
-      types[0] === 'date' ? num(a[1]!) - num(a[0]!) : (num(a[1]!) - num(a[0]!)) / 86_400_000_000,
+      types.includes('date') ? num(a[1]!) - num(a[0]!) : (num(a[1]!) - num(a[0]!)) / 86_400_000_000,
     sql: (a, _ctx, types) =>
-      types[0] === 'date'
+      types.includes('date')
         ? `CAST(date_diff('day', ${a[0]}, ${a[1]}) AS DOUBLE)`
         : `((epoch_us(${a[1]}) - epoch_us(${a[0]})) / 86400000000.0)`,
     doc: 'days from the first to the second time (fractional; whole days for dates)',
@@ -321,9 +324,35 @@ export const FUNCTION_BY_NAME: ReadonlyMap<string, ScalarFunction> = new Map(
   FUNCTIONS.map((f) => [f.name, f]),
 );
 
+/** Text `date()` reads: YYYY-MM-DD (surrounding blanks ignored). */
+const ISO_DATE = /(\d{4})-(\d{2})-(\d{2})/;
+/**
+ * Text `timestamp()` reads: an ISO date, optionally `T` or a space and hh:mm[:ss[.fraction]], then
+ * optionally `Z`, ±hh, ±hhmm or ±hh:mm (no offset = UTC). Fractions beyond microseconds are cut.
+ */
+const ISO_INSTANT =
+  /(\d{4}-\d{2}-\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?/;
+
+/** Epoch microseconds of ISO 8601 text (see ISO_INSTANT), or null. */
+export function parseIsoInstant(s: string): number | null {
+  const m = new RegExp(`^${ISO_INSTANT.source}$`).exec(s.trim());
+  if (!m) return null;
+  const days = parseIsoDate(m[1]!);
+  if (days === null) return null;
+  const seconds = Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+  const zone = m[6] ?? 'Z';
+  let offset = 0;
+  if (zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    offset = (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2) || 0) * 60);
+  }
+  const fraction = Number((m[5] ?? '').padEnd(6, '0').slice(0, 6));
+  return (days * 86_400 + seconds - offset) * 1_000_000 + fraction;
+}
+
 /** Days since 1970-01-01 of an ISO date (YYYY-MM-DD), or null. */
 export function parseIsoDate(s: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
+  const m = new RegExp(`^${ISO_DATE.source}$`).exec(s.trim());
   if (!m) return null;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   const d = new Date(ms);

@@ -209,6 +209,8 @@ class Parser {
         return { ...e, span: join(t, close) } as Ast;
       }
       case 'keyword':
+        // `last(x)` is the aggregate; `last 30d` (a window) is only valid inside calls.
+        if (t.value === 'last' && this.peek().kind === 'lparen') return this.call(t);
         if (t.value === 'true' || t.value === 'false')
           return { kind: 'boolean', value: t.value === 'true', span: t };
         if (t.value === 'null') return { kind: 'null', span: t };
@@ -286,7 +288,7 @@ class Parser {
 
   private startsWindow(): boolean {
     return (
-      this.isKeyword('last') ||
+      (this.isKeyword('last') && this.peek(1).kind === 'duration') ||
       this.isKeyword('ever') ||
       (this.isKeyword('between') && this.peek(1).kind === 'duration')
     );
