@@ -3,6 +3,7 @@
  * shape of the query the expression sits in); this module only knows the meaning of each node.
  * The switch is exhaustive: a new IR node kind does not compile until it is handled here.
  */
+import { FUNCTION_BY_NAME } from '../lang/functions.js';
 import type { Expr } from '../lang/ir.js';
 import type { Dialect } from './dialect.js';
 
@@ -57,12 +58,23 @@ export function compileExpr(e: Expr, d: Dialect, r: Resolver, timezone: string):
       const whens = e.whens.map((w) => `WHEN ${c(w.when)} THEN ${c(w.result)}`).join(' ');
       return `(CASE ${whens} ELSE ${e.else.kind === 'literal' && e.else.value === null ? d.nullOf(e.type) : c(e.else)} END)`;
     }
-    case 'call':
+    case 'call': {
+      // An argument of type null (the literal null, or coalesce/case of only nulls) is always NULL;
+      // give it the parameter's type so the engine can pick the function overload.
+      const fn = FUNCTION_BY_NAME.get(e.fn);
+      const arg = (a: Expr, i: number) => {
+        if (a.type !== 'null' || !fn) return c(a);
+        const accepted = fn.params[Math.min(i, fn.params.length - 1)] ?? [];
+        if (fn.variadic && e.type === 'null') return c(a);
+        const t = fn.variadic && accepted.includes(e.type) ? e.type : accepted[0];
+        return t ? d.nullOf(t) : c(a);
+      };
       return d.call(
         e.fn,
-        e.args.map(c),
+        e.args.map(arg),
         e.args.map((a) => a.type),
         timezone,
       );
+    }
   }
 }

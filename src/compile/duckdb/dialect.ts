@@ -62,9 +62,9 @@ export const duckdbDialect: Dialect = {
       case 'count':
         return `count(${a.arg ?? '*'})${filter()}`;
       case 'sum':
-        return `COALESCE(sum(CAST(${a.arg} AS DOUBLE))${filter()}, 0.0)`;
+        return `COALESCE(sum(${a.arg})${filter()}, 0.0)`;
       case 'avg':
-        return `avg(CAST(${a.arg} AS DOUBLE))${filter()}`;
+        return `avg(${a.arg})${filter()}`;
       case 'min':
         return `min(${a.arg})${filter()}`;
       case 'max':
@@ -82,7 +82,7 @@ export const duckdbDialect: Dialect = {
       case 'last_time':
         return `max(${a.time})${filter()}`;
       case 'stddev':
-        return `stddev_samp(CAST(${a.arg} AS DOUBLE))${filter()}`;
+        return `stddev_samp(${a.arg})${filter()}`;
     }
   },
   rankMeasure(m: RankMeasure, argSql, time, timezone) {
@@ -90,7 +90,7 @@ export const duckdbDialect: Dialect = {
       case 'count':
         return 'CAST(count(*) AS DOUBLE)';
       case 'sum':
-        return `COALESCE(sum(CAST(${argSql} AS DOUBLE)), 0.0)`;
+        return `COALESCE(sum(${argSql}), 0.0)`;
       case 'distinct_days':
         return `CAST(count(DISTINCT CAST(timezone(${str(timezone)}, ${time}) AS DATE)) AS DOUBLE)`;
     }
