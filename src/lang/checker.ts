@@ -40,7 +40,30 @@ export interface CheckResult {
 
 type Field = 'where' | 'window' | 'value';
 
-class Reporter {
+/** Where the checker sends problems: positioned in a tag file, or as spans of a standalone expression. */
+interface ProblemSink {
+  at(field: Field, span: Span, message: string, severity?: Problem['severity']): void;
+  key(key: string, message: string, severity?: Problem['severity']): void;
+}
+
+/** A problem inside a standalone expression (a segment), by character offsets. */
+export interface ExpressionProblem {
+  readonly start: number;
+  readonly end: number;
+  readonly message: string;
+}
+
+class SpanReporter implements ProblemSink {
+  readonly problems: ExpressionProblem[] = [];
+  at(_field: Field, span: Span, message: string): void {
+    this.problems.push({ start: span.start, end: Math.max(span.end, span.start + 1), message });
+  }
+  key(_key: string, message: string): void {
+    this.problems.push({ start: 0, end: 1, message });
+  }
+}
+
+class Reporter implements ProblemSink {
   readonly problems: Problem[] = [];
   constructor(private readonly def: TagDefinition) {}
   at(field: Field, span: Span, message: string, severity: Problem['severity'] = 'error'): void {
@@ -109,14 +132,13 @@ function windowFromAst(w: WindowAst): Window {
 }
 
 interface TagChecking {
-  readonly def: TagDefinition;
   readonly name: TagName;
   readonly source?: string;
   readonly defaultWindow: Window;
   readonly filter?: Expr;
   readonly aggregates: Map<string, Aggregate>;
   readonly dependsOn: Set<TagName>;
-  readonly report: Reporter;
+  readonly report: ProblemSink;
 }
 
 export class Checker {
@@ -192,6 +214,39 @@ export class Checker {
       eventSources: [...this.schemas.values()].filter((s) => s.kind === 'events').map((s) => s.name),
     };
     return { program: freeze(program), problems };
+  }
+
+  /**
+   * Check a standalone expression over an entity's tags and profile attributes (a segment, a trigger
+   * condition): the same language and checks as a derived tag's value. Problems are character spans.
+   */
+  checkExpression(
+    text: string,
+    tags: readonly TagIR[],
+    expected?: ValueType,
+  ): { expr?: Expr; problems: readonly ExpressionProblem[] } {
+    for (const tag of tags) {
+      this.allTagNames.add(tag.name);
+      this.tagTypes.set(tag.name, tag.value.type === 'null' ? valueTypeOfTag(tag.type) : tag.value.type);
+    }
+    const report = new SpanReporter();
+    const t: TagChecking = {
+      name: '' as TagName,
+      defaultWindow: { kind: 'ever' },
+      aggregates: new Map(),
+      dependsOn: new Set(),
+      report,
+    };
+    const ast = this.parse(t, 'value', text);
+    if (!ast) return { problems: report.problems };
+    try {
+      const e = this.expr(t, 'value', ast, 'entity');
+      if (expected) this.expectType(t, 'value', ast, e, [expected], 'the expression');
+      return report.problems.length > 0 ? { problems: report.problems } : { expr: freeze(e), problems: [] };
+    } catch (e) {
+      if (!(e instanceof Abandon)) throw e;
+      return { problems: report.problems };
+    }
   }
 
   /** Tags in dependency order; tags in a cycle are reported and left out. */
@@ -291,7 +346,6 @@ export class Checker {
       }
     }
     const t: TagChecking = {
-      def,
       name,
       ...(source ? { source } : {}),
       defaultWindow,
@@ -1059,4 +1113,19 @@ export function checkDefinitions(
   definitions: readonly TagDefinition[],
 ): CheckResult {
   return new Checker(config, schemas, definitions).check(definitions);
+}
+
+/**
+ * Check a segment-like expression (boolean by default) against a built program's tags and profiles.
+ * @example
+ *   const { expr, problems } = checkExpression(config, schemas, program, "golf_lover and spend_90d > 1000");
+ */
+export function checkExpression(
+  config: ProjectConfig,
+  schemas: SourceSchemas,
+  program: TagProgram,
+  text: string,
+  expected: ValueType | undefined = 'boolean',
+): { expr?: Expr; problems: readonly ExpressionProblem[] } {
+  return new Checker(config, schemas, []).checkExpression(text, program.tags, expected);
 }
