@@ -8,21 +8,26 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { requireProject } from '../src/config/project.js';
 import { generateWorld } from '../src/generate/index.js';
-import { ingest } from '../src/ingest/ingest.js';
 import { resolveFiles } from '../src/ingest/files.js';
+import { ingest } from '../src/ingest/ingest.js';
 import { str } from '../src/warehouse/sql.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
-import type { Benchmark, BenchContext } from './harness.js';
+import type { BenchContext, Benchmark } from './harness.js';
 
 const TARGET_RATIO = 1.2;
 
-async function plainLoad(dbFile: string, files: readonly string[], format: 'csv' | 'parquet'): Promise<number> {
+async function plainLoad(
+  dbFile: string,
+  files: readonly string[],
+  format: 'csv' | 'parquet',
+): Promise<number> {
   rmSync(dbFile, { force: true });
   rmSync(`${dbFile}.wal`, { force: true });
   const wh = await Warehouse.open(dbFile);
   try {
     const list = `[${files.map(str).join(', ')}]`;
-    const reader = format === 'csv' ? `read_csv(${list}, types = {'mcc': 'VARCHAR'})` : `read_parquet(${list})`;
+    const reader =
+      format === 'csv' ? `read_csv(${list}, types = {'mcc': 'VARCHAR'})` : `read_parquet(${list})`;
     const t = performance.now();
     await wh.run(`CREATE TABLE transactions AS SELECT * FROM ${reader}`);
     await wh.run('CHECKPOINT');
@@ -62,7 +67,9 @@ async function measure(ctx: BenchContext, format: 'csv' | 'parquet', customers: 
     rows = ours.rows;
     rejected = ours.rejected;
     plainTimes.push(await plainLoad(path.join(ctx.tmpDir, `plain-${format}.duckdb`), files, format));
-    ctx.log(`${format} run ${i + 1}: ours ${(ours.ms / 1000).toFixed(2)} s, plain ${(plainTimes.at(-1)! / 1000).toFixed(2)} s`);
+    ctx.log(
+      `${format} run ${i + 1}: ours ${(ours.ms / 1000).toFixed(2)} s, plain ${(plainTimes.at(-1)! / 1000).toFixed(2)} s`,
+    );
   }
   const ours = Math.min(...oursTimes);
   const plain = Math.min(...plainTimes);

@@ -18,9 +18,27 @@ import { qualified } from '../src/warehouse/sql.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
 import type { Benchmark } from './harness.js';
 
-const CATEGORIES = ['grocery', 'restaurant', 'cafe', 'golf', 'fuel', 'online_marketplace', 'convenience', 'pharmacy', 'taxi', 'department_store'];
+const CATEGORIES = [
+  'grocery',
+  'restaurant',
+  'cafe',
+  'golf',
+  'fuel',
+  'online_marketplace',
+  'convenience',
+  'pharmacy',
+  'taxi',
+  'department_store',
+];
 const WINDOWS = ['last 7d', 'last 30d', 'last 90d', 'last 180d', 'last 365d'];
-const VALUES = ['count()', 'sum(amount)', 'avg(amount)', 'max(amount)', 'distinct_count(merchant_id)', "share(channel = 'online')"];
+const VALUES = [
+  'count()',
+  'sum(amount)',
+  'avg(amount)',
+  'max(amount)',
+  'distinct_count(merchant_id)',
+  "share(channel = 'online')",
+];
 
 /** n distinct aggregate tags: every combination of category x window x value, in a fixed order. */
 export function syntheticTags(n: number): string {

@@ -227,7 +227,9 @@ export function planBuild(
     const key = program.entityKeys[s]!;
     const time = program.timeColumns[s]!;
     const only = opts.entity !== undefined ? ` AND ${q(key)} = ${opts.entity}` : '';
-    universe.push(`SELECT ${q(key)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)} WHERE ${q(time)} <= ${asOf}${only}`);
+    universe.push(
+      `SELECT ${q(key)} AS ${q(ENTITY)} FROM ${opts.sourceTable(s)} WHERE ${q(time)} <= ${asOf}${only}`,
+    );
   }
   for (const s of program.profiles) {
     const key = q(program.entityKeys[s]!);
@@ -303,7 +305,9 @@ export function planBuild(
     table: output,
     select: `SELECT ${q(ENTITY)}, ${[
       ...tags.map((t) => q(t.name)),
-      ...(opts.keepAggregates ? [...aggs.keys()].map((id) => `${entityResolver.agg(id)} AS ${q(aggColumn(id))}`) : []),
+      ...(opts.keepAggregates
+        ? [...aggs.keys()].map((id) => `${entityResolver.agg(id)} AS ${q(aggColumn(id))}`)
+        : []),
     ].join(', ')} FROM (${sql}) AS assembled`,
   });
   return { asOfMicros, tags, statements, output };
@@ -322,7 +326,12 @@ export interface ContributionOptions extends PlanOptions {
  * sum/avg/max and sum-ranked top/argmax, smallest for min, earliest for first/first_time, latest
  * otherwise. Columns: event_id, ts, value.
  */
-export function contributionsSql(program: TagProgram, a: Aggregate, asOfMicros: number, opts: ContributionOptions): string {
+export function contributionsSql(
+  program: TagProgram,
+  a: Aggregate,
+  asOfMicros: number,
+  opts: ContributionOptions,
+): string {
   const d = opts.dialect;
   const q = d.ident;
   const key = program.entityKeys[a.source]!;
@@ -334,7 +343,10 @@ export function contributionsSql(program: TagProgram, a: Aggregate, asOfMicros: 
   const pAlias = (s: string) => q(`p_${s}`);
   const joins = [...profiles]
     .sort()
-    .map((s) => `LEFT JOIN ${opts.sourceTable(s)} AS ${pAlias(s)} ON ${pAlias(s)}.${q(program.entityKeys[s]!)} = ${EVENT_ALIAS}.${q(key)}`)
+    .map(
+      (s) =>
+        `LEFT JOIN ${opts.sourceTable(s)} AS ${pAlias(s)} ON ${pAlias(s)}.${q(program.entityKeys[s]!)} = ${EVENT_ALIAS}.${q(key)}`,
+    )
     .join(' ');
   const asOf = d.instant(asOfMicros);
   const r: Resolver = {
@@ -354,12 +366,24 @@ export function contributionsSql(program: TagProgram, a: Aggregate, asOfMicros: 
     `${time} <= ${asOf}`,
     windowCondition(a.window, time, asOfMicros, d),
     a.filter ? rowSql(a.filter) : undefined,
-    a.arg && (a.fn === 'first' || a.fn === 'last' || a.fn === 'top' || a.fn === 'argmax') ? `${rowSql(a.arg)} IS NOT NULL` : undefined,
+    a.arg && (a.fn === 'first' || a.fn === 'last' || a.fn === 'top' || a.fn === 'argmax')
+      ? `${rowSql(a.arg)} IS NOT NULL`
+      : undefined,
   ].filter((x): x is string => x !== undefined);
-  const value = a.fn === 'top' || a.fn === 'argmax' ? (a.by?.arg ? rowSql(a.by.arg) : 'NULL') : a.arg ? rowSql(a.arg) : 'NULL';
+  const value =
+    a.fn === 'top' || a.fn === 'argmax'
+      ? a.by?.arg
+        ? rowSql(a.by.arg)
+        : 'NULL'
+      : a.arg
+        ? rowSql(a.arg)
+        : 'NULL';
   const label = a.fn === 'top' || a.fn === 'argmax' ? rowSql(a.arg!) : 'NULL';
   const order =
-    a.fn === 'sum' || a.fn === 'avg' || a.fn === 'max' || ((a.fn === 'top' || a.fn === 'argmax') && a.by?.fn === 'sum')
+    a.fn === 'sum' ||
+    a.fn === 'avg' ||
+    a.fn === 'max' ||
+    ((a.fn === 'top' || a.fn === 'argmax') && a.by?.fn === 'sum')
       ? `${value} DESC NULLS LAST, ${time} DESC`
       : a.fn === 'min'
         ? `${value} ASC NULLS LAST, ${time} DESC`

@@ -4,13 +4,13 @@
  * first file of each source, do the columns the config names exist in it.
  */
 
+import { loadProgram } from '../engine/program.js';
 import { normalizeColumnName } from '../ingest/column-plan.js';
 import { resolveFiles, type SourceFile } from '../ingest/files.js';
 import { describeToColumns, sniffSql } from '../ingest/readers.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { type Problem, sortProblems, TagverseError } from '../util/problems.js';
 import type { YamlFile } from '../util/yaml-locator.js';
-import { loadProgram } from '../engine/program.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { loadProject, type ProjectConfig, type SourceConfig } from './project.js';
 
@@ -31,7 +31,8 @@ export interface CheckResult {
  */
 export async function checkProject(dir: string): Promise<CheckResult> {
   const { config, problems, yaml } = loadProject(dir);
-  if (!config || !yaml) return { ok: false, problems: sortProblems(problems), files: {}, tags: 0, tagFiles: 0 };
+  if (!config || !yaml)
+    return { ok: false, problems: sortProblems(problems), files: {}, tags: 0, tagFiles: 0 };
   const all: Problem[] = [...problems];
   const files: Record<string, number> = {};
   const columnsBySource = new Map<string, string[]>();

@@ -22,13 +22,19 @@ export async function resolveAsOf(spec: string, wh: Warehouse, ctx: AsOfContext)
     const parts: string[] = [];
     for (const e of ctx.eventSources) {
       if (!(await wh.tableExists('raw', e.source))) continue;
-      parts.push(`SELECT max("${e.timeColumn.replace(/"/g, '""')}") AS t FROM main."${e.source.replace(/"/g, '""')}"`);
+      parts.push(
+        `SELECT max("${e.timeColumn.replace(/"/g, '""')}") AS t FROM main."${e.source.replace(/"/g, '""')}"`,
+      );
     }
     if (parts.length === 0) {
-      throw new TagverseError('build.no_events', 'no events are loaded yet, so there is no latest event time; run tagverse ingest or pass --as-of');
+      throw new TagverseError(
+        'build.no_events',
+        'no events are loaded yet, so there is no latest event time; run tagverse ingest or pass --as-of',
+      );
     }
     const us = await wh.scalar<bigint | null>(`SELECT epoch_us(max(t)) FROM (${parts.join(' UNION ALL ')})`);
-    if (us === null || us === undefined) throw new TagverseError('build.no_events', 'the events sources are empty; pass --as-of');
+    if (us === null || us === undefined)
+      throw new TagverseError('build.no_events', 'the events sources are empty; pass --as-of');
     return Number(us);
   }
   if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {

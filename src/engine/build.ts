@@ -9,9 +9,10 @@
  * before T (re-building at the same T replaces that step). Building at an earlier T still computes
  * and stores current values, but leaves history alone and says so.
  */
-import { requireProject, type ProjectConfig } from '../config/project.js';
+
 import { duckdbDialect } from '../compile/duckdb/dialect.js';
 import { type BuildPlan, closure, ENTITY, planBuild } from '../compile/plan.js';
+import { type ProjectConfig, requireProject } from '../config/project.js';
 import type { TagIR, TagProgram } from '../lang/ir.js';
 import { schemasFromWarehouse } from '../lang/schemas.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
@@ -105,7 +106,10 @@ export async function build(project: ProjectConfig | string, opts: BuildOptions 
     const schemas = await schemasFromWarehouse(wh, config);
     const { program } = await requireProgram(config, schemas);
     if (program.tags.length === 0) {
-      throw new TagverseError('build.no_tags', `no tags defined: add definitions under ${config.dir}/tags/*.yaml`);
+      throw new TagverseError(
+        'build.no_tags',
+        `no tags defined: add definitions under ${config.dir}/tags/*.yaml`,
+      );
     }
     const selected = selectTags(program, opts.tags);
     const asOfMicros = await resolveAsOf(opts.asOf ?? config.settings.asOf, wh, {
@@ -157,7 +161,8 @@ export function selectTags(program: TagProgram, names: readonly string[] | undef
   if (names && names.length > 0) {
     const known = program.tags.map((t) => t.name as string);
     for (const n of names) {
-      if (!known.includes(n)) throw new TagverseError('build.unknown_tag', `unknown tag '${n}'${didYouMeanSuffix(n, known)}`);
+      if (!known.includes(n))
+        throw new TagverseError('build.unknown_tag', `unknown tag '${n}'${didYouMeanSuffix(n, known)}`);
     }
   }
   return closure(program, names);
@@ -189,7 +194,9 @@ export async function runPlan(
 async function storeCurrent(wh: Warehouse, program: TagProgram, plan: BuildPlan): Promise<void> {
   const built = new Set(plan.tags.map((t) => t.name as string));
   const exists = await wh.tableExists(TAGS_SCHEMA, 'current');
-  const oldCols = exists ? new Set((await wh.columns(TAGS_SCHEMA, 'current')).map((c) => c.name)) : new Set<string>();
+  const oldCols = exists
+    ? new Set((await wh.columns(TAGS_SCHEMA, 'current')).map((c) => c.name))
+    : new Set<string>();
   const cols = program.tags.map((t) => {
     const q = ident(t.name);
     if (built.has(t.name)) return `n.${q}`;
@@ -200,7 +207,9 @@ async function storeCurrent(wh: Warehouse, program: TagProgram, plan: BuildPlan)
     ? `${plan.output} n FULL OUTER JOIN ${CURRENT} o ON o.${ident(ENTITY_ID)} = n.${ident(ENTITY)}`
     : `${plan.output} n`;
   const entity = exists ? `COALESCE(n.${ident(ENTITY)}, o.${ident(ENTITY_ID)})` : `n.${ident(ENTITY)}`;
-  await wh.run(`CREATE OR REPLACE TABLE ${CURRENT} AS SELECT ${entity} AS ${ident(ENTITY_ID)}, ${cols.join(', ')} FROM ${from} ORDER BY 1`);
+  await wh.run(
+    `CREATE OR REPLACE TABLE ${CURRENT} AS SELECT ${entity} AS ${ident(ENTITY_ID)}, ${cols.join(', ')} FROM ${from} ORDER BY 1`,
+  );
 }
 
 /** The long form of tags.current (nulls left out). */
@@ -230,7 +239,8 @@ async function storeHistory(wh: Warehouse, plan: BuildPlan, warnings: string[]):
     else eligible.push(t.name);
   }
   if (ahead.length > 0) {
-    const shown = ahead.length > 5 ? `${ahead.slice(0, 5).join(', ')} and ${ahead.length - 5} more` : ahead.join(', ');
+    const shown =
+      ahead.length > 5 ? `${ahead.slice(0, 5).join(', ')} and ${ahead.length - 5} more` : ahead.join(', ');
     warnings.push(
       `the history of ${ahead.length} tag(s) (${shown}) already goes past this build's as-of ${isoFromMicros(plan.asOfMicros)}; their history was left unchanged`,
     );

@@ -3,9 +3,10 @@
  * entity as of the build time (or `asOf`), with every aggregate's own value, the window it covered,
  * the events that contributed most (capped), and the inputs of derived tags.
  */
-import { requireProject, type ProjectConfig } from '../config/project.js';
+
 import { duckdbDialect } from '../compile/duckdb/dialect.js';
 import { aggColumn, closure, contributionsSql, ENTITY, planBuild } from '../compile/plan.js';
+import { type ProjectConfig, requireProject } from '../config/project.js';
 import type { Aggregate, Expr, TagIR } from '../lang/ir.js';
 import { forEachNode } from '../lang/ir.js';
 import { printAggregate, printExpr, printWindow } from '../lang/printer.js';
@@ -52,7 +53,11 @@ export interface Evidence {
   readonly reason: string;
   readonly aggregates: readonly AggregateEvidence[];
   /** Other tags and profile attributes the value read. */
-  readonly inputs: readonly { readonly name: string; readonly kind: 'tag' | 'profile'; readonly value: unknown }[];
+  readonly inputs: readonly {
+    readonly name: string;
+    readonly kind: 'tag' | 'profile';
+    readonly value: unknown;
+  }[];
 }
 
 export interface ExplainOptions {
@@ -91,7 +96,10 @@ export async function explain(
     if (!tag) {
       throw new TagverseError(
         'explain.unknown_tag',
-        `unknown tag '${tagName}'${didYouMeanSuffix(tagName, program.tags.map((t) => t.name))}`,
+        `unknown tag '${tagName}'${didYouMeanSuffix(
+          tagName,
+          program.tags.map((t) => t.name),
+        )}`,
       );
     }
     const asOfMicros = await explainAsOf(wh, config, tag, opts.asOf);
@@ -212,7 +220,12 @@ function windowSpan(a: Aggregate, asOf: number): AggregateEvidence['window'] {
 }
 
 /** The as-of of the latest build that built the tag, else the project default. */
-async function explainAsOf(wh: Warehouse, config: ProjectConfig, tag: TagIR, spec: string | undefined): Promise<number> {
+async function explainAsOf(
+  wh: Warehouse,
+  config: ProjectConfig,
+  tag: TagIR,
+  spec: string | undefined,
+): Promise<number> {
   const ctx = {
     timezone: config.timezone,
     eventSources: [...config.sources.values()].flatMap((s) =>

@@ -2,14 +2,14 @@
  * `tagverse profile ID`: an entity's tag values grouped by category, from the latest build, or as
  * they were at a past time (read from tag history).
  */
-import { requireProject, type ProjectConfig } from '../config/project.js';
+import { type ProjectConfig, requireProject } from '../config/project.js';
+import { schemasFromWarehouse } from '../lang/schemas.js';
 import { TagverseError } from '../util/problems.js';
 import { str } from '../warehouse/sql.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { isoFromMicros, resolveAsOf } from './as-of.js';
 import { BUILDS, CURRENT, ENTITY_ID, HISTORY } from './build.js';
 import { loadProgram } from './program.js';
-import { schemasFromWarehouse } from '../lang/schemas.js';
 
 export interface ProfileTag {
   readonly name: string;
@@ -37,7 +37,11 @@ export interface ProfileOptions {
  *   const p = await profile('./world', 'C0000042');
  *   console.log(p.categories.preference);
  */
-export async function profile(project: ProjectConfig | string, entityId: string, opts: ProfileOptions = {}): Promise<Profile> {
+export async function profile(
+  project: ProjectConfig | string,
+  entityId: string,
+  opts: ProfileOptions = {},
+): Promise<Profile> {
   const config = typeof project === 'string' ? requireProject(project) : project;
   const wh = await Warehouse.open(config.engine.path, { readOnly: true });
   try {
@@ -86,7 +90,13 @@ export async function profile(project: ProjectConfig | string, entityId: string,
     for (const [name, value] of values) {
       const t = meta.get(name);
       const category = t?.category ?? 'other';
-      (categories[category] ??= []).push({ name, title: t?.title ?? name, type: t?.type ?? 'unknown', value });
+      categories[category] ??= [];
+      categories[category].push({
+        name,
+        title: t?.title ?? name,
+        type: t?.type ?? 'unknown',
+        value,
+      });
     }
     return { entityId, asOf, source, categories };
   } finally {

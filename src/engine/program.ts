@@ -26,7 +26,9 @@ export async function loadProgram(config: ProjectConfig, schemas?: SourceSchemas
   const problems: Problem[] = [...loaded.problems];
   const definitions = loaded.definitions.filter((d) => {
     if (!RESERVED_TAG_NAMES.has(d.input.name)) return true;
-    problems.push(d.file.problem([...d.path, 'name'], `'${d.input.name}' is a reserved name; choose another tag name`));
+    problems.push(
+      d.file.problem([...d.path, 'name'], `'${d.input.name}' is a reserved name; choose another tag name`),
+    );
     return false;
   });
   const r = checkDefinitions(config, sch, definitions);
@@ -42,7 +44,10 @@ export async function loadProgram(config: ProjectConfig, schemas?: SourceSchemas
 }
 
 /** Like loadProgram, but throws a ProjectError listing every problem. */
-export async function requireProgram(config: ProjectConfig, schemas?: SourceSchemas): Promise<LoadedProgram & { program: TagProgram }> {
+export async function requireProgram(
+  config: ProjectConfig,
+  schemas?: SourceSchemas,
+): Promise<LoadedProgram & { program: TagProgram }> {
   const r = await loadProgram(config, schemas);
   if (!r.program) throw new ProjectError(r.problems);
   return r as LoadedProgram & { program: TagProgram };

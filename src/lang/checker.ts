@@ -484,7 +484,13 @@ export class Checker {
   }
 
   /** Check several expressions, reporting the problems of each before giving up. */
-  private all(t: TagChecking, field: Field, asts: readonly Ast[], ctx: 'row' | 'entity', inAggregate: boolean): Expr[] {
+  private all(
+    t: TagChecking,
+    field: Field,
+    asts: readonly Ast[],
+    ctx: 'row' | 'entity',
+    inAggregate: boolean,
+  ): Expr[] {
     let failed = false;
     const out = asts.map((a) => {
       try {

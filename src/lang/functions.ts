@@ -344,7 +344,8 @@ export function parseIsoInstant(s: string): number | null {
   let offset = 0;
   if (zone !== 'Z') {
     const digits = zone.slice(1).replace(':', '');
-    offset = (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2) || 0) * 60);
+    offset =
+      (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2) || 0) * 60);
   }
   const fraction = Number((m[5] ?? '').padEnd(6, '0').slice(0, 6));
   return (days * 86_400 + seconds - offset) * 1_000_000 + fraction;

@@ -11,7 +11,18 @@ export interface PrintOptions {
   readonly tag?: (name: string) => string | undefined;
 }
 
-const PREC: Record<string, number> = { or: 1, and: 2, not: 3, compare: 4, '+': 5, '-': 5, '*': 6, '/': 6, '%': 6, neg: 7 };
+const PREC: Record<string, number> = {
+  or: 1,
+  and: 2,
+  not: 3,
+  compare: 4,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+  '%': 6,
+  neg: 7,
+};
 
 function durationText(seconds: number): string {
   for (const [unit, size] of [
@@ -90,7 +101,10 @@ export function printExpr(e: Expr, opts: PrintOptions = {}, parentPrec = 0): str
       return wrap(prec, `${p(e.left, prec)} ${e.op} ${p(e.right, prec + 1)}`);
     }
     case 'in':
-      return wrap(PREC.compare!, `${p(e.arg, PREC.compare! + 1)} ${e.negated ? 'not in' : 'in'} (${e.list.map((x) => p(x, 0)).join(', ')})`);
+      return wrap(
+        PREC.compare!,
+        `${p(e.arg, PREC.compare! + 1)} ${e.negated ? 'not in' : 'in'} (${e.list.map((x) => p(x, 0)).join(', ')})`,
+      );
     case 'is_null':
       return wrap(PREC.compare!, `${p(e.arg, PREC.compare! + 1)} is ${e.negated ? 'not ' : ''}null`);
     case 'case': {

@@ -36,7 +36,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const dir = path.resolve(opts.dir);
   const params = { customers: opts.customers ?? 10_000, months: opts.months ?? 12, seed: opts.seed ?? 1 };
   const markerFile = path.join(dir, MARKER);
-  const existing = existsSync(markerFile) ? (JSON.parse(readFileSync(markerFile, 'utf8')) as typeof params) : undefined;
+  const existing = existsSync(markerFile)
+    ? (JSON.parse(readFileSync(markerFile, 'utf8')) as typeof params)
+    : undefined;
   const fresh =
     !existing ||
     existing.customers !== params.customers ||
@@ -44,7 +46,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     existing.seed !== params.seed;
   if (fresh) {
     opts.onPhase?.(`generating the card world: ${params.customers} customers x ${params.months} months`);
-    await generateWorld({ ...params, out: dir, ...(opts.onGenerateProgress ? { onProgress: opts.onGenerateProgress } : {}) });
+    await generateWorld({
+      ...params,
+      out: dir,
+      ...(opts.onGenerateProgress ? { onProgress: opts.onGenerateProgress } : {}),
+    });
     writeFileSync(markerFile, `${JSON.stringify(params)}\n`);
   }
   const config = requireProject(dir);
@@ -58,7 +64,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const tables: { source: string; kind: string; rows: number }[] = [];
     for (const [name, src] of config.sources) {
       if (!(await wh.tableExists('raw', name))) continue;
-      tables.push({ source: name, kind: src.kind, rows: Number(await wh.scalar(`SELECT count(*) FROM raw."${name}"`)) });
+      tables.push({
+        source: name,
+        kind: src.kind,
+        rows: Number(await wh.scalar(`SELECT count(*) FROM raw."${name}"`)),
+      });
     }
     const rejects = Number(await wh.scalar('SELECT count(*) FROM tagverse.rejects'));
     const range = await wh.jsonRows<{ from: string; to: string }>(

@@ -38,7 +38,9 @@ export class YamlFile {
     let node: unknown = this.doc.contents;
     for (const seg of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+        );
         if (!pair) return undefined;
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number') {
@@ -51,7 +53,13 @@ export class YamlFile {
   }
 
   /** A problem at a 1-based line and column, underlining `length` characters. */
-  problemAtPos(line: number, col: number, length: number, message: string, severity: Problem['severity'] = 'error'): Problem {
+  problemAtPos(
+    line: number,
+    col: number,
+    length: number,
+    message: string,
+    severity: Problem['severity'] = 'error',
+  ): Problem {
     return { ...this.problemAt(line, col, message, severity), length: Math.max(1, length) };
   }
 

@@ -8,12 +8,15 @@
  */
 import type { YamlFile } from './yaml-locator.js';
 
-export interface TextPositionMapper {
-  /** 1-based line and column in the file of the value offset. */
-  (offset: number): { line: number; col: number };
-}
+/** 1-based line and column in the file of an offset in the value. */
+export type TextPositionMapper = (offset: number) => { line: number; col: number };
 
-export function scalarMapper(file: YamlFile, valueText: string, rangeStart: number, rangeEnd: number): TextPositionMapper {
+export function scalarMapper(
+  file: YamlFile,
+  valueText: string,
+  rangeStart: number,
+  rangeEnd: number,
+): TextPositionMapper {
   const source = file.text.slice(rangeStart, rangeEnd);
   const offsets: number[] = new Array(valueText.length + 1);
   let p = 0;

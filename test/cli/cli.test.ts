@@ -10,9 +10,15 @@ import { tempDir } from '../helpers.js';
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 
-async function tagverse(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function tagverse(
+  args: string[],
+  cwd?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { cwd: cwd ?? process.cwd(), env: { ...process.env, NO_COLOR: '1' } });
+    const r = await run(process.execPath, [BIN, ...args], {
+      cwd: cwd ?? process.cwd(),
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -51,7 +57,8 @@ describe('the tagverse command', () => {
   it('check, ingest, build, profile and explain a project, with --json output', async () => {
     const dir = tempDir({
       'tagverse.yaml': CONFIG,
-      'data/a.csv': 'customer_id,ts,amount\nc1,2025-01-01 10:00:00,5\nc1,2025-01-02 10:00:00,7\nc2,2025-01-03 10:00:00,1\n',
+      'data/a.csv':
+        'customer_id,ts,amount\nc1,2025-01-01 10:00:00,5\nc1,2025-01-02 10:00:00,7\nc2,2025-01-03 10:00:00,1\n',
       'tags/t.yaml': TAGS,
     });
     const check = await tagverse(['check', '--project', dir]);
@@ -60,28 +67,41 @@ describe('the tagverse command', () => {
 
     const ing = await tagverse(['ingest', '--project', dir, '--json']);
     expect(ing.code).toBe(0);
-    const ingJson = JSON.parse(ing.stdout) as { sources: { name: string; rowsLoaded: number; rowsRejected: number; files: number }[] };
-    expect(ingJson.sources.map((s) => [s.name, s.rowsLoaded, s.rowsRejected, s.files])).toEqual([['tx', 3, 0, 1]]);
+    const ingJson = JSON.parse(ing.stdout) as {
+      sources: { name: string; rowsLoaded: number; rowsRejected: number; files: number }[];
+    };
+    expect(ingJson.sources.map((s) => [s.name, s.rowsLoaded, s.rowsRejected, s.files])).toEqual([
+      ['tx', 3, 0, 1],
+    ]);
 
     const b = await tagverse(['build', '--project', dir, '--json']);
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout)).toMatchObject({ entities: 2, asOf: '2025-01-03T10:00:00.000Z' });
 
     const p = await tagverse(['profile', 'c1', '--project', dir, '--json']);
-    expect(JSON.parse(p.stdout).categories.behavior).toEqual([{ name: 'spend', title: 'Spend', type: 'number', value: 12 }]);
+    expect(JSON.parse(p.stdout).categories.behavior).toEqual([
+      { name: 'spend', title: 'Spend', type: 'number', value: 12 },
+    ]);
 
     const ex = await tagverse(['explain', 'c1', 'spend', '--project', dir]);
     expect(ex.stdout).toContain('because sum(amount) = 12 -> 12');
 
     const sql = await tagverse(['check', '--project', dir, '--sql']);
-    expect(sql.stdout).toMatch(/-- aggregates of tx \(1\) -> _tv_agg_tx\nSELECT .*sum\(CAST\(e\."amount" AS DOUBLE\)\)/);
+    expect(sql.stdout).toMatch(
+      /-- aggregates of tx \(1\) -> _tv_agg_tx\nSELECT .*sum\(CAST\(e\."amount" AS DOUBLE\)\)/,
+    );
   });
 
   it('exits non-zero with one clear line (or positioned problems) on errors', async () => {
-    const dir = tempDir({ 'tagverse.yaml': CONFIG.replace('entity_key', 'entity_kye'), 'data/a.csv': 'customer_id,ts,amount\n' });
+    const dir = tempDir({
+      'tagverse.yaml': CONFIG.replace('entity_key', 'entity_kye'),
+      'data/a.csv': 'customer_id,ts,amount\n',
+    });
     const check = await tagverse(['check', '--project', dir]);
     expect(check.code).toBe(1);
-    expect(check.stderr).toContain("tagverse.yaml:8:5: unknown key 'entity_kye' (did you mean 'entity_key'?)");
+    expect(check.stderr).toContain(
+      "tagverse.yaml:8:5: unknown key 'entity_kye' (did you mean 'entity_key'?)",
+    );
 
     const missing = await tagverse(['ingest', '--project', tempDir()]);
     expect(missing.code).toBe(1);

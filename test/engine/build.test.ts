@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ingest } from '../../src/ingest/ingest.js';
 import { build } from '../../src/engine/build.js';
 import { explain } from '../../src/engine/explain.js';
 import { profile } from '../../src/engine/profile.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { query, tempDir } from '../helpers.js';
 
 const CONFIG = `name: shop
@@ -174,7 +174,11 @@ describe('build computes every tag for every entity as of a time', () => {
     await ingest(truncated);
     await build(truncated, { asOf: '2025-02-28' });
     expect(await current(truncated)).toEqual(past);
-    expect(past.find((r) => r.entity_id === 'c1')).toMatchObject({ spend_90d: 300, golf_count_60d: 2, golf_lover: true });
+    expect(past.find((r) => r.entity_id === 'c1')).toMatchObject({
+      spend_90d: 300,
+      golf_count_60d: 2,
+      golf_lover: true,
+    });
   });
 
   it('records history: who entered and left a tag, and when', async () => {
@@ -201,9 +205,12 @@ describe('build computes every tag for every entity as of a time', () => {
     expect(left).toEqual([{ entity_id: 'c1' }]);
     // Rebuilding at an existing time replaces that step instead of stacking it.
     await build(dir, { asOf: '2025-05-31' });
-    expect(await query(wh, `SELECT count(*)::INTEGER AS n FROM tags.history WHERE tag = 'golf_lover' AND entity_id = 'c1'`)).toEqual([
-      { n: 2 },
-    ]);
+    expect(
+      await query(
+        wh,
+        `SELECT count(*)::INTEGER AS n FROM tags.history WHERE tag = 'golf_lover' AND entity_id = 'c1'`,
+      ),
+    ).toEqual([{ n: 2 }]);
   });
 
   it('builds a subset of tags with what they depend on, keeping the others', async () => {
@@ -213,7 +220,9 @@ describe('build computes every tag for every entity as of a time', () => {
     expect(r.tags.map((t) => t.name).sort()).toEqual(['golf_count_60d', 'golf_lover']);
     const c1 = (await current(dir)).find((x) => x.entity_id === 'c1')!;
     expect(c1).toMatchObject({ golf_lover: false, golf_count_60d: 0, spend_90d: 650 });
-    await expect(build(dir, { tags: ['golf_lovr'] })).rejects.toThrow("unknown tag 'golf_lovr' (did you mean 'golf_lover'?)");
+    await expect(build(dir, { tags: ['golf_lovr'] })).rejects.toThrow(
+      "unknown tag 'golf_lovr' (did you mean 'golf_lover'?)",
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadProgram } from '../../src/engine/program.js';
 import { requireProject } from '../../src/config/project.js';
+import { loadProgram } from '../../src/engine/program.js';
 import { formatProblem } from '../../src/util/problems.js';
 import { tempDir } from '../helpers.js';
 
@@ -54,9 +54,7 @@ describe('tag definition errors point at the exact text, with a caret and did-yo
     count() >=
       and sum(amount) > 1
 `);
-    expect(out).toEqual([
-      "tags/t.yaml:7:7: unexpected 'and'\n        and sum(amount) > 1\n        ^^^",
-    ]);
+    expect(out).toEqual(["tags/t.yaml:7:7: unexpected 'and'\n        and sum(amount) > 1\n        ^^^"]);
   });
 
   it('reports type errors, aggregate and window misuse', async () => {

@@ -13,23 +13,41 @@ export function registerBuild(program: Command): void {
     .option('--no-history', 'do not record tag history for this build')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress output')
-    .action(async (o: { project: string; asOf?: string; tags?: string; history: boolean; json?: boolean; quiet?: boolean }) => {
-      const progress = createProgress({ enabled: !o.json && !o.quiet });
-      const result = await build(o.project, {
-        ...(o.asOf ? { asOf: o.asOf } : {}),
-        ...(o.tags ? { tags: o.tags.split(',').map((t) => t.trim()).filter(Boolean) } : {}),
-        skipHistory: !o.history,
-        onProgress: (p) => {
-          if (p.index < p.total) progress.step(`${p.step} (${p.index + 1}/${p.total})`);
-        },
-      }).finally(() => progress.done());
-      if (o.json) return printJson(result);
-      printBuildSummary(result);
-    });
+    .action(
+      async (o: {
+        project: string;
+        asOf?: string;
+        tags?: string;
+        history: boolean;
+        json?: boolean;
+        quiet?: boolean;
+      }) => {
+        const progress = createProgress({ enabled: !o.json && !o.quiet });
+        const result = await build(o.project, {
+          ...(o.asOf ? { asOf: o.asOf } : {}),
+          ...(o.tags
+            ? {
+                tags: o.tags
+                  .split(',')
+                  .map((t) => t.trim())
+                  .filter(Boolean),
+              }
+            : {}),
+          skipHistory: !o.history,
+          onProgress: (p) => {
+            if (p.index < p.total) progress.step(`${p.step} (${p.index + 1}/${p.total})`);
+          },
+        }).finally(() => progress.done());
+        if (o.json) return printJson(result);
+        printBuildSummary(result);
+      },
+    );
 }
 
 export function printBuildSummary(r: BuildResult): void {
-  printLine(`built ${r.tags.length} tag(s) for ${fmtInt(r.entities)} entities as of ${r.asOf} in ${fmtSeconds(r.durationMs)} (build ${r.buildId})`);
+  printLine(
+    `built ${r.tags.length} tag(s) for ${fmtInt(r.entities)} entities as of ${r.asOf} in ${fmtSeconds(r.durationMs)} (build ${r.buildId})`,
+  );
   const pct = (x: number | undefined) => (x === undefined ? '' : `${(x * 100).toFixed(1)}%`);
   const rows = r.tags.map((t) => {
     const detail =

@@ -14,9 +14,19 @@ export function registerCheck(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (o: { project: string; sql?: boolean; tags?: string; json?: boolean }) => {
       const r = await checkProject(o.project);
-      const sql = r.ok && o.sql ? await compileProject(requireProject(o.project), { ...(o.tags ? { tags: o.tags.split(',').map((t) => t.trim()) } : {}) }) : undefined;
+      const sql =
+        r.ok && o.sql
+          ? await compileProject(requireProject(o.project), {
+              ...(o.tags ? { tags: o.tags.split(',').map((t) => t.trim()) } : {}),
+            })
+          : undefined;
       if (o.json) {
-        printJson({ ...r, ...(sql ? { sql: sql.statements.map((s) => ({ name: s.name, table: s.table, sql: s.select })) } : {}) });
+        printJson({
+          ...r,
+          ...(sql
+            ? { sql: sql.statements.map((s) => ({ name: s.name, table: s.table, sql: s.select })) }
+            : {}),
+        });
       } else {
         if (r.problems.length > 0) printProblems(r.problems);
         if (r.ok) {
@@ -31,7 +41,8 @@ export function registerCheck(program: Command): void {
         }
       }
       if (!r.ok) {
-        if (!o.json) process.stderr.write(`${r.problems.filter((p) => p.severity === 'error').length} problem(s)\n`);
+        if (!o.json)
+          process.stderr.write(`${r.problems.filter((p) => p.severity === 'error').length} problem(s)\n`);
         process.exitCode = 1;
       }
     });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { profile } from '../../engine/profile.js';
 import { formatValue } from '../../engine/explain.js';
+import { profile } from '../../engine/profile.js';
 import { printJson, printLine } from '../output.js';
 
 export function registerProfile(program: Command): void {
