@@ -124,5 +124,9 @@ export class YamlFile {
 
 function yamlMessage(raw: string): string {
   // The yaml library's messages end with position details we already report.
-  return `invalid YAML: ${raw.replace(/ at line \d+, column \d+.*$/s, '').trim()}`;
+  const msg = raw.replace(/ at line \d+, column \d+.*$/s, '').trim();
+  const hint = /Nested mappings are not allowed in compact mappings|Implicit map keys need to be/.test(msg)
+    ? " (a ': ' inside a value starts a new mapping in YAML: put the value in quotes, or use a block: '>-' then the text on the next lines)"
+    : '';
+  return `invalid YAML: ${msg}${hint}`;
 }

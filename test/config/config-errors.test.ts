@@ -164,3 +164,12 @@ describe('tagverse check looks into the files', () => {
     expect(r.files).toEqual({ tx: 2 });
   });
 });
+
+describe('YAML pitfalls get a hint', () => {
+  it("explains that ': ' inside a plain value starts a mapping", () => {
+    const dir = tempDir({
+      'tagverse.yaml': 'name: demo\ndescription: Sales: all of them\nentity: { name: c }\nsources: {}\n',
+    });
+    expect(messages(dir)[0]).toContain("put the value in quotes, or use a block: '>-'");
+  });
+});
