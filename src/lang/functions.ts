@@ -318,6 +318,22 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     sql: (a) => `CAST(len(${a[0]}) AS DOUBLE)`,
     doc: 'number of values in a list tag',
   },
+  {
+    name: 'score_of',
+    params: [['list'], STR],
+    returns: () => 'number',
+    ref: (a) => (a[0] as readonly ListItem[]).find((i) => i.value === a[1])?.score ?? null,
+    sql: (a) => `(list_filter(${a[0]}, x -> x.value = ${a[1]}))[1].score`,
+    doc: 'the score of a value in a list tag (null when absent)',
+  },
+  {
+    name: 'top_value',
+    params: [['list']],
+    returns: () => 'string',
+    ref: (a) => (a[0] as readonly ListItem[])[0]?.value ?? null,
+    sql: (a) => `(${a[0]})[1].value`,
+    doc: 'the first (best) value of a list tag',
+  },
 ];
 
 export const FUNCTION_BY_NAME: ReadonlyMap<string, ScalarFunction> = new Map(
