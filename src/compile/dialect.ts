@@ -3,10 +3,17 @@
  * The compiler (expression.ts, plan.ts) only builds SQL through these methods, so a new engine is a
  * new folder implementing this shape (DuckDB today; ClickHouse next).
  */
-import type { AggFn, RankMeasure, ValueType } from '../lang/ir.js';
+import type {
+  AffinityParams,
+  AggFn,
+  RankMeasure,
+  RecurrenceParams,
+  ShiftParams,
+  ValueType,
+} from '../lang/ir.js';
 
 export interface AggregateSql {
-  readonly fn: Exclude<AggFn, 'top' | 'argmax'>;
+  readonly fn: Exclude<AggFn, 'top' | 'argmax' | 'affinity' | 'recurrence' | 'shift'>;
   /** SQL of the aggregated value (row context), when the function takes one. */
   readonly arg?: string;
   readonly argType?: ValueType;
@@ -16,6 +23,23 @@ export interface AggregateSql {
   readonly time: string;
   /** SQL of the event order columns after time (file id, row) for first/last ties. */
   readonly order: readonly string[];
+}
+
+/** What the dedicated aggregate queries (affinity, recurrence, shift) read. */
+export interface DedicatedSql {
+  /** FROM clause items: the source table as alias `e`, with any profile joins. */
+  readonly from: string;
+  /** SQL of the entity key of a row. */
+  readonly entity: string;
+  /** SQL of the event time of a row. */
+  readonly time: string;
+  /** Rows that count: time <= T, the window and the filter. */
+  readonly where: string;
+  /** SQL instant of T. */
+  readonly asOf: string;
+  readonly timezone: string;
+  /** When set (SQL literal), only this entity's result is needed (the population is still everyone). */
+  readonly only?: string;
 }
 
 export interface Dialect {
@@ -53,6 +77,30 @@ export interface Dialect {
    * first, ties broken by value ascending. `k` undefined = the single best value (argmax).
    */
   topList(valueSql: string, scoreSql: string, k: number | undefined): string;
+  /** Affinity: per entity, the top values of `dim` by shrunk lift, as a list column named `column`. */
+  affinitySelect(
+    q: DedicatedSql & {
+      readonly dim: string;
+      readonly measure: RankMeasure;
+      readonly measureArg?: string;
+      readonly params: AffinityParams;
+      readonly column: string;
+    },
+  ): string;
+  /** Recurrence: per entity, the cycle statistics, one column per field (RECURRENCE_FIELDS). */
+  recurrenceSelect(
+    q: DedicatedSql & { readonly params: RecurrenceParams; readonly columns: Record<string, string> },
+  ): string;
+  /** Shift: per entity, whether the dominant value of `dim` changed, one column per field (SHIFT_FIELDS). */
+  shiftSelect(
+    q: DedicatedSql & {
+      readonly dim: string;
+      readonly params: ShiftParams;
+      readonly baseline: string;
+      readonly detection: string;
+      readonly columns: Record<string, string>;
+    },
+  ): string;
   /** An empty list of the list tag type. */
   emptyList(): string;
   /** An untyped NULL of a value type. */

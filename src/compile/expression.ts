@@ -11,7 +11,7 @@ export interface Resolver {
   column(source: string, column: string): string;
   profile(source: string, column: string): string;
   tag(name: string): string;
-  agg(id: string): string;
+  agg(id: string, field?: string): string;
   asOf(): string;
 }
 
@@ -31,7 +31,7 @@ export function compileExpr(e: Expr, d: Dialect, r: Resolver, timezone: string):
     case 'tag':
       return r.tag(e.name);
     case 'agg':
-      return r.agg(e.id);
+      return r.agg(e.id, e.field);
     case 'as_of':
       return r.asOf();
     case 'neg':

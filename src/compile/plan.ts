@@ -14,12 +14,14 @@ import {
   type Aggregate,
   type Expr,
   forEachNode,
+  RECURRENCE_FIELDS,
+  SHIFT_FIELDS,
   type TagIR,
   type TagName,
   type TagProgram,
   type Window,
 } from '../lang/ir.js';
-import type { Dialect } from './dialect.js';
+import type { AggregateSql, Dialect } from './dialect.js';
 import { compileExpr, type Resolver } from './expression.js';
 
 export const ENTITY = '_tv_entity';
@@ -72,7 +74,18 @@ export function closure(program: TagProgram, names?: readonly string[]): TagIR[]
   return program.tags.filter((t) => wanted.has(t.name));
 }
 
-export const aggColumn = (id: string) => `_tv_${id}`;
+export const aggColumn = (id: string, field?: string) =>
+  field === undefined ? `_tv_${id}` : `_tv_${id}__${field}`;
+
+/** Aggregates computed by a query of their own rather than in the shared scan. */
+const DEDICATED = new Set<Aggregate['fn']>(['top', 'argmax', 'affinity', 'recurrence', 'shift']);
+
+/** The output fields of a multi-output aggregate (recurrence, shift); none for the others. */
+export function multiOutputFields(a: Aggregate): string[] {
+  if (a.fn === 'recurrence') return Object.keys(RECURRENCE_FIELDS);
+  if (a.fn === 'shift') return Object.keys(SHIFT_FIELDS);
+  return [];
+}
 const profileColumn = (source: string, column: string) => `_tv_p__${source}__${column}`;
 
 function windowCondition(w: Window, time: string, asOf: number, d: Dialect): string | undefined {
@@ -177,13 +190,13 @@ export function planBuild(
       ...(from !== undefined ? [`${time} > ${d.instant(from)}`] : []),
       ...(opts.entity !== undefined ? [`${EVENT_ALIAS}.${q(key)} = ${opts.entity}`] : []),
     ].join(' AND ');
-    const plain = list.filter((a) => a.fn !== 'top' && a.fn !== 'argmax');
+    const plain = list.filter((a) => !DEDICATED.has(a.fn));
     if (plain.length > 0) {
       const table = `${prefix}agg_${source}`;
       const cols = plain.map((a) => {
         const condition = conditionOf(a);
         const sql = d.aggregate({
-          fn: a.fn as Exclude<Aggregate['fn'], 'top' | 'argmax'>,
+          fn: a.fn as AggregateSql['fn'],
           ...(a.arg ? { arg: rowSql(a.arg), argType: a.arg.type } : {}),
           ...(condition ? { condition } : {}),
           time,
@@ -219,6 +232,45 @@ export function planBuild(
       });
       aggTables.push({ table, ids: [a.id] });
     }
+    // Affinity, recurrence and shift: one query each, through the dialect (their shape differs per engine).
+    for (const a of list.filter((x) => x.fn === 'affinity' || x.fn === 'recurrence' || x.fn === 'shift')) {
+      const condition = conditionOf(a);
+      const base = {
+        from: `${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins}`,
+        entity: `${EVENT_ALIAS}.${q(key)}`,
+        time,
+        // The population of an affinity is every entity, so the entity filter is applied after it.
+        where: [`${time} <= ${asOf}`, ...(condition ? [condition] : [])].join(' AND '),
+        asOf,
+        timezone: program.timezone,
+        ...(opts.entity !== undefined ? { only: opts.entity } : {}),
+      };
+      const fields = multiOutputFields(a);
+      const columns = Object.fromEntries(fields.map((f) => [f, aggColumn(a.id, f)]));
+      const select =
+        a.fn === 'affinity'
+          ? d.affinitySelect({
+              ...base,
+              dim: rowSql(a.arg!),
+              measure: a.affinity!.measure,
+              ...(a.affinity!.measure.arg ? { measureArg: rowSql(a.affinity!.measure.arg) } : {}),
+              params: a.affinity!,
+              column: aggColumn(a.id),
+            })
+          : a.fn === 'recurrence'
+            ? d.recurrenceSelect({ ...base, params: a.recurrence!, columns })
+            : d.shiftSelect({
+                ...base,
+                dim: rowSql(a.arg!),
+                params: a.shift!,
+                baseline: windowCondition(a.shift!.baseline, time, asOfMicros, d) ?? 'TRUE',
+                detection: windowCondition(a.shift!.detection, time, asOfMicros, d) ?? 'TRUE',
+                columns,
+              });
+      const table = `${prefix}${a.fn}_${a.id}`;
+      statements.push({ name: `${a.fn} of ${source}`, kind: 'top', table, select });
+      aggTables.push({ table, ids: [a.id] });
+    }
   }
 
   // Entity universe.
@@ -252,7 +304,11 @@ export function planBuild(
   aggTables.forEach((t, i) => {
     const alias = `g${i}`;
     joins.push(`LEFT JOIN ${t.table} AS ${alias} ON ${alias}.${q(ENTITY)} = ent.${q(ENTITY)}`);
-    for (const id of t.ids) layer0.push(`${alias}.${q(aggColumn(id))}`);
+    for (const id of t.ids) {
+      const fields = multiOutputFields(aggs.get(id)!);
+      if (fields.length === 0) layer0.push(`${alias}.${q(aggColumn(id))}`);
+      else for (const f of fields) layer0.push(`${alias}.${q(aggColumn(id, f))}`);
+    }
   });
   const profileSources = [...new Set([...profileCols.values()].map((p) => p.source))].sort();
   for (const s of profileSources) {
@@ -263,11 +319,17 @@ export function planBuild(
   }
   for (const [col, p] of profileCols) layer0.push(`${q(`p_${p.source}`)}.${q(p.column)} AS ${q(col)}`);
 
+  // What an aggregate is for an entity without rows (absent from its table): see aggregates.ts.
   const zeroWhenEmpty = new Map<string, string>();
   for (const a of aggs.values()) {
     if (a.fn === 'count' || a.fn === 'distinct_count') zeroWhenEmpty.set(a.id, '0.0');
     else if (a.fn === 'sum') zeroWhenEmpty.set(a.id, '0.0');
-    else if (a.fn === 'top') zeroWhenEmpty.set(a.id, d.emptyList());
+    else if (a.fn === 'top' || a.fn === 'affinity') zeroWhenEmpty.set(a.id, d.emptyList());
+    else if (a.fn === 'recurrence') {
+      zeroWhenEmpty.set(`${a.id}.regular`, d.boolean(false));
+      zeroWhenEmpty.set(`${a.id}.overdue`, d.boolean(false));
+      zeroWhenEmpty.set(`${a.id}.cycles`, '0.0');
+    } else if (a.fn === 'shift') zeroWhenEmpty.set(`${a.id}.changed`, d.boolean(false));
   }
   const entityResolver: Resolver = {
     column: () => {
@@ -275,9 +337,9 @@ export function planBuild(
     },
     profile: (s, c) => q(profileColumn(s, c)),
     tag: (n) => q(n),
-    agg: (id) => {
-      const zero = zeroWhenEmpty.get(id);
-      const col = q(aggColumn(id));
+    agg: (id, field) => {
+      const zero = zeroWhenEmpty.get(field === undefined ? id : `${id}.${field}`);
+      const col = q(aggColumn(id, field));
       const a = aggs.get(id)!;
       const typed = a.fn === 'count' || a.fn === 'distinct_count' ? d.toDouble(col) : col;
       return zero ? `COALESCE(${typed}, ${zero})` : typed;
@@ -306,7 +368,12 @@ export function planBuild(
     select: `SELECT ${q(ENTITY)}, ${[
       ...tags.map((t) => q(t.name)),
       ...(opts.keepAggregates
-        ? [...aggs.keys()].map((id) => `${entityResolver.agg(id)} AS ${q(aggColumn(id))}`)
+        ? [...aggs.values()].flatMap((a) => {
+            const fields = multiOutputFields(a);
+            return fields.length === 0
+              ? [`${entityResolver.agg(a.id)} AS ${q(aggColumn(a.id))}`]
+              : fields.map((f) => `${entityResolver.agg(a.id, f)} AS ${q(aggColumn(a.id, f))}`);
+          })
         : []),
     ].join(', ')} FROM (${sql}) AS assembled`,
   });

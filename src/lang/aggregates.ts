@@ -14,6 +14,8 @@ export interface AggregateSpec {
   /** The value argument may be omitted (count()). */
   readonly argOptional?: boolean;
   readonly returns: (argType: ValueType | undefined) => ValueType;
+  /** Produced by a tag kind; not callable by name in expressions. */
+  readonly internal?: boolean;
   readonly doc: string;
 }
 
@@ -76,13 +78,35 @@ export const AGGREGATES: Readonly<Record<AggFn, AggregateSpec>> = {
     returns: () => 'string',
     doc: 'the value of a dimension with the highest measure',
   },
+  // The three below are made by tag kinds (affinity, recurrence, shift), not called by name.
+  affinity: {
+    fn: 'affinity',
+    arg: ['string'],
+    internal: true,
+    returns: () => 'list',
+    doc: 'values of a dimension the entity prefers over the population (shrunk lift)',
+  },
+  recurrence: {
+    fn: 'recurrence',
+    internal: true,
+    returns: () => 'boolean',
+    doc: 'a regular repurchase cycle: period, regularity, next due date',
+  },
+  shift: {
+    fn: 'shift',
+    arg: ['string'],
+    internal: true,
+    returns: () => 'boolean',
+    doc: 'the dominant value of a dimension changed between two windows',
+  },
 };
 
 /** Sugar that expands to the aggregates above (see checker.ts). */
 export const AGGREGATE_SUGAR = ['count_if', 'distinct_days', 'days_since_last', 'days_since_first'] as const;
 
 export function isAggregateName(name: string): boolean {
-  return name in AGGREGATES || (AGGREGATE_SUGAR as readonly string[]).includes(name);
+  const spec = (AGGREGATES as Readonly<Record<string, AggregateSpec>>)[name];
+  return (spec !== undefined && !spec.internal) || (AGGREGATE_SUGAR as readonly string[]).includes(name);
 }
 
 /** Ranking measures accepted by `by:` in top/argmax. */

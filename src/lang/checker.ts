@@ -12,16 +12,20 @@ import type { Problem } from '../util/problems.js';
 import { AGGREGATE_SUGAR, AGGREGATES, isAggregateName, RANK_MEASURES } from './aggregates.js';
 import type { Ast, CallArg, Span, WindowAst } from './ast.js';
 import { isWindowAst } from './ast.js';
-import type { ExpressionField, TagDefinition } from './definitions.js';
+import type { ExpressionField, ExpressionFieldName, TagDefinition } from './definitions.js';
 import { FUNCTION_BY_NAME, FUNCTIONS } from './functions.js';
 import {
   type AggFn,
   type AggId,
   type Aggregate,
   type Expr,
+  forEachNode,
   freeze,
   type RankMeasure,
+  RECURRENCE_FIELDS,
+  SHIFT_FIELDS,
   type TagIR,
+  type TagKind,
   type TagName,
   type TagProgram,
   type TagType,
@@ -30,7 +34,7 @@ import {
   valueTypeOfTag,
   type Window,
 } from './ir.js';
-import { ParseError, parseExpression, parseWindow } from './parser.js';
+import { durationSeconds, ParseError, parseExpression, parseWindow } from './parser.js';
 import type { SourceSchemas } from './schemas.js';
 
 export interface CheckResult {
@@ -38,7 +42,7 @@ export interface CheckResult {
   readonly problems: readonly Problem[];
 }
 
-type Field = 'where' | 'window' | 'value';
+type Field = ExpressionFieldName;
 
 /** Where the checker sends problems: positioned in a tag file, or as spans of a standalone expression. */
 interface ProblemSink {
@@ -131,6 +135,54 @@ function windowFromAst(w: WindowAst): Window {
   }
 }
 
+/** Does `e` read aggregate `id`? */
+function usesAggregate(e: Expr, id: string): boolean {
+  let found = false;
+  forEachNode(e, (x) => {
+    if (x.kind === 'agg' && x.id === id) found = true;
+  });
+  return found;
+}
+
+/** The furthest back (seconds before T) a window reaches; undefined for `ever`. */
+function reach(w: Window): number | undefined {
+  return w.kind === 'ever' ? undefined : w.kind === 'last' ? w.seconds : w.fromSeconds;
+}
+
+/** One tag a definition yields: its main value, or a companion output (`<name>_<suffix>`). */
+interface KindOutput {
+  readonly main: boolean;
+  readonly suffix: string;
+  readonly value: Expr;
+  readonly span: Span;
+  readonly doc: string;
+}
+
+/** Which kind-specific fields each tag kind accepts. */
+const KIND_FIELDS: Record<TagKind, readonly string[]> = {
+  aggregate: ['value'],
+  derived: ['value'],
+  affinity: ['dimension', 'measure', 'top', 'min_support', 'prior', 'min_score'],
+  recurrence: ['min_events', 'max_cv'],
+  onset: ['signal', 'change', 'baseline', 'detection', 'min_signal', 'max_absent', 'min_history'],
+  shift: ['dimension', 'baseline', 'detection', 'min_share', 'min_events'],
+};
+const ALL_KIND_FIELDS = [...new Set(Object.values(KIND_FIELDS).flat())];
+
+/** Names of the extra tags a definition produces (so other tags can read them). */
+export function companionSuffixes(kind: TagKind | undefined): readonly string[] {
+  switch (kind) {
+    case 'recurrence':
+      return Object.keys(RECURRENCE_FIELDS).filter((f) => f !== 'regular');
+    case 'shift':
+      return Object.keys(SHIFT_FIELDS).filter((f) => f !== 'changed');
+    case 'onset':
+      return ['since', 'confidence'];
+    default:
+      return [];
+  }
+}
+
 interface TagChecking {
   readonly name: TagName;
   readonly source?: string;
@@ -144,6 +196,8 @@ interface TagChecking {
 export class Checker {
   private readonly tagTypes = new Map<string, ValueType>();
   private readonly allTagNames: Set<string>;
+  /** Companion tag name -> the definition that produces it. */
+  private readonly companionOwner = new Map<string, string>();
   private readonly profileColumns = new Map<string, { source: string; type: ValueType | 'other' }[]>();
   private readonly categories: Set<string>;
 
@@ -153,6 +207,13 @@ export class Checker {
     definitions: readonly TagDefinition[],
   ) {
     this.allTagNames = new Set(definitions.map((d) => d.input.name));
+    for (const d of definitions) {
+      for (const suffix of companionSuffixes(d.input.kind)) {
+        const companion = `${d.input.name}_${suffix}`;
+        this.allTagNames.add(companion);
+        this.companionOwner.set(companion, d.input.name);
+      }
+    }
     for (const s of schemas.values()) {
       if (s.kind !== 'profile') continue;
       for (const [c, t] of s.columns) {
@@ -188,12 +249,9 @@ export class Checker {
     for (const def of order) {
       const r = this.checkTag(def);
       problems.push(...r.problems);
-      if (r.tag) {
-        tags.push(r.tag);
-        this.tagTypes.set(
-          def.input.name,
-          r.tag.value.type === 'null' ? valueTypeOfTag(r.tag.type) : r.tag.value.type,
-        );
+      for (const tag of r.tags ?? []) {
+        tags.push(tag);
+        this.tagTypes.set(tag.name, tag.value.type === 'null' ? valueTypeOfTag(tag.type) : tag.value.type);
       }
     }
     if (problems.some((p) => p.severity === 'error')) return { problems };
@@ -265,7 +323,12 @@ export class Checker {
       }
       refs.set(
         d.input.name,
-        new Set([...names].filter((n) => this.allTagNames.has(n) && n !== d.input.name)),
+        new Set(
+          [...names]
+            .filter((n) => this.allTagNames.has(n))
+            .map((n) => this.companionOwner.get(n) ?? n)
+            .filter((n) => n !== d.input.name),
+        ),
       );
     }
     const byName = new Map(defs.map((d) => [d.input.name, d]));
@@ -298,7 +361,7 @@ export class Checker {
     );
   }
 
-  private checkTag(def: TagDefinition): { tag?: TagIR; problems: Problem[] } {
+  private checkTag(def: TagDefinition): { tags?: TagIR[]; problems: Problem[] } {
     const report = new Reporter(def);
     const input = def.input;
     const name = input.name as TagName;
@@ -372,59 +435,356 @@ export class Checker {
       }
     }
     const withFilter: TagChecking = { ...t, ...(filter ? { filter } : {}) };
-    const valueAst = this.parse(withFilter, 'value', input.value);
-    let value: Expr | undefined;
-    if (valueAst) {
-      try {
-        value = this.expr(withFilter, 'value', valueAst, 'entity');
-      } catch (e) {
-        if (!(e instanceof Abandon)) throw e;
-      }
-    }
-    if (!value) return { problems: report.problems };
-    if (source && withFilter.aggregates.size === 0) {
-      report.at(
-        'value',
-        valueAst!.span,
-        `a tag with 'from: ${source}' must aggregate its events, e.g. count() or sum(amount)`,
-      );
-    }
-    const inferred = tagTypeOfValue(value.type);
-    let type: TagType | undefined = input.type;
-    if (!inferred) {
-      report.at(
-        'value',
-        valueAst!.span,
-        `the value is ${SUGGEST_TYPES[value.type]}, which a tag cannot hold`,
-      );
-    } else if (type !== undefined && type !== inferred) {
-      report.at(
-        'value',
-        valueAst!.span,
-        `the tag is declared type: ${type} but its value is ${SUGGEST_TYPES[value.type]} (type: ${inferred})`,
-      );
-    }
-    type ??= inferred;
-    if (report.problems.some((p) => p.severity === 'error') || !type) return { problems: report.problems };
+    const kind: TagKind = input.kind ?? (source ? 'aggregate' : 'derived');
+    const outputs = this.kindOutputs(def, withFilter, kind, report);
+    if (!outputs) return { problems: report.problems };
     const position = def.file.position([...def.path, 'name']);
-    const tag: TagIR = {
-      name,
-      title: input.title ?? humanize(input.name),
-      description: input.description,
-      category: input.category,
-      owner: input.owner ?? '',
-      status: input.status ?? 'draft',
-      type,
-      kind: source ? 'aggregate' : 'derived',
-      ...(source ? { source } : {}),
-      aggregates: [...withFilter.aggregates.values()],
-      value,
-      dependsOn: [...withFilter.dependsOn].sort(),
-      file: def.file.file,
-      line: position.line,
-      definition: { ...input },
+    const tags: TagIR[] = [];
+    for (const o of outputs) {
+      const inferred = tagTypeOfValue(o.value.type);
+      let type: TagType | undefined = o.main ? input.type : undefined;
+      if (!inferred) {
+        report.at('value', o.span, `the value is ${SUGGEST_TYPES[o.value.type]}, which a tag cannot hold`);
+      } else if (type !== undefined && type !== inferred) {
+        report.at(
+          'value',
+          o.span,
+          `the tag is declared type: ${type} but its value is ${SUGGEST_TYPES[o.value.type]} (type: ${inferred})`,
+        );
+      }
+      type ??= inferred;
+      if (!type) continue;
+      const tagName = (o.main ? name : `${name}_${o.suffix}`) as TagName;
+      tags.push(
+        freeze({
+          name: tagName,
+          title: o.main
+            ? (input.title ?? humanize(input.name))
+            : `${input.title ?? humanize(input.name)}: ${o.suffix.replace(/_/g, ' ')}`,
+          description: o.main ? input.description : `${o.doc} (part of ${name}: ${input.description})`,
+          category: input.category,
+          owner: input.owner ?? '',
+          status: input.status ?? 'draft',
+          type,
+          kind,
+          ...(source ? { source } : {}),
+          aggregates: [...withFilter.aggregates.values()].filter((a) => usesAggregate(o.value, a.id)),
+          value: o.value,
+          dependsOn: o.main ? [...withFilter.dependsOn].sort() : [name],
+          ...(o.main ? {} : { companionOf: name }),
+          file: def.file.file,
+          line: position.line,
+          definition: { ...input },
+        } satisfies TagIR),
+      );
+    }
+    if (report.problems.some((p) => p.severity === 'error')) return { problems: report.problems };
+    return { tags, problems: report.problems };
+  }
+
+  /** Add an aggregate to the tag being checked (shared by identical aggregates) and return a reference. */
+  private addAggregate(
+    t: TagChecking,
+    base: Omit<Aggregate, 'id' | 'type'>,
+    type: ValueType,
+    field?: string,
+  ): Expr {
+    const id = aggregateId(base);
+    if (!t.aggregates.has(id)) t.aggregates.set(id, freeze({ id, ...base, type } as Aggregate));
+    return { kind: 'agg', id, ...(field !== undefined ? { field } : {}), type };
+  }
+
+  /** Parse a window field (baseline, detection), with a default. */
+  private windowField(t: TagChecking, field: Field, text: string | undefined, fallback: Window): Window {
+    if (text === undefined) return fallback;
+    try {
+      return windowFromAst(parseWindow(text));
+    } catch (e) {
+      if (e instanceof ParseError) {
+        t.report.at(field, e, e.message);
+        throw new Abandon();
+      }
+      throw e;
+    }
+  }
+
+  /** The value(s) of a definition according to its kind: the main tag and any companion outputs. */
+  private kindOutputs(
+    def: TagDefinition,
+    t: TagChecking,
+    kind: TagKind,
+    report: Reporter,
+  ): KindOutput[] | undefined {
+    const input = def.input as Record<string, unknown> & typeof def.input;
+    for (const f of ALL_KIND_FIELDS) {
+      if (input[f] === undefined || KIND_FIELDS[kind].includes(f)) continue;
+      const kinds = (Object.keys(KIND_FIELDS) as TagKind[]).filter((k) => KIND_FIELDS[k].includes(f));
+      report.key(f, `'${f}' does not apply to a ${kind} tag (it is for ${kinds.join(', ')} tags)`);
+    }
+    if (kind !== 'aggregate' && kind !== 'derived' && !t.source) {
+      if (input.from === undefined)
+        report.key('kind', `a ${kind} tag reads events: it needs 'from: <events source>'`);
+      return undefined;
+    }
+    const whole: Span = { start: 0, end: 1 };
+    const rowExpr = (field: Field, text: string, types: readonly ValueType[], what: string): Expr => {
+      const ast = this.parse(t, field, text);
+      if (!ast) throw new Abandon();
+      return this.expectType(t, field, ast, this.expr(t, field, ast, 'row', true), types, what);
     };
-    return { tag: freeze(tag), problems: report.problems };
+    const and = (a: Expr | undefined, b: Expr): Expr =>
+      a ? { kind: 'logic', op: 'and', left: a, right: b, type: 'boolean' } : b;
+    const source = t.source!;
+    const asOf: Expr = { kind: 'as_of', type: 'time' };
+    const num = (v: number): Expr => literal('number', v);
+    try {
+      switch (kind) {
+        case 'aggregate':
+        case 'derived': {
+          if (input.value === undefined) {
+            report.key('name', `a ${kind} tag needs a 'value'`);
+            return undefined;
+          }
+          if (kind === 'aggregate' && !t.source) {
+            if (input.from === undefined)
+              report.key('kind', "an aggregate tag needs 'from: <events source>'");
+            return undefined;
+          }
+          const valueAst = this.parse(t, 'value', input.value);
+          if (!valueAst) return undefined;
+          const value = this.expr(t, 'value', valueAst, 'entity');
+          if (t.source && t.aggregates.size === 0) {
+            report.at(
+              'value',
+              valueAst.span,
+              `a tag with 'from: ${t.source}' must aggregate its events, e.g. count() or sum(amount)`,
+            );
+          }
+          return [{ main: true, suffix: '', value, span: valueAst.span, doc: '' }];
+        }
+        case 'affinity': {
+          if (input.dimension === undefined) {
+            report.key('name', "an affinity tag needs a 'dimension' (the column whose values are ranked)");
+            return undefined;
+          }
+          const dim = rowExpr('dimension', input.dimension, ['string'], "'dimension'");
+          let measure: RankMeasure = { fn: 'count' };
+          if (input.measure !== undefined) {
+            const m = this.parse(t, 'measure', input.measure);
+            if (!m) return undefined;
+            measure = this.rankMeasure(t, 'measure', m);
+          }
+          const value = this.addAggregate(
+            t,
+            {
+              source,
+              fn: 'affinity',
+              arg: dim,
+              ...(t.filter ? { filter: t.filter } : {}),
+              window: t.defaultWindow,
+              affinity: {
+                measure,
+                k: input.top ?? 3,
+                minSupport: input.min_support ?? 2,
+                prior: input.prior ?? 5,
+                minScore: input.min_score ?? 1.2,
+              },
+            },
+            'list',
+          );
+          return [{ main: true, suffix: '', value, span: whole, doc: '' }];
+        }
+        case 'recurrence': {
+          const base = {
+            source,
+            fn: 'recurrence' as const,
+            ...(t.filter ? { filter: t.filter } : {}),
+            window: t.defaultWindow,
+            recurrence: { minEvents: input.min_events ?? 4, maxCv: input.max_cv ?? 0.35 },
+          };
+          const docs: Record<string, string> = {
+            period_days: 'Typical days between purchases',
+            cv: 'Irregularity of the cycle (coefficient of variation of the gaps; lower is more regular)',
+            cycles: 'Purchase episodes seen in the window',
+            last: 'Time of the latest purchase',
+            next_due: 'When the next purchase is due (last + period)',
+            overdue: 'The next purchase is late (due date plus a grace of a quarter period, at least a day)',
+          };
+          return Object.entries(RECURRENCE_FIELDS).map(([field, type]) => ({
+            main: field === 'regular',
+            suffix: field,
+            value: this.addAggregate(t, base, type, field),
+            span: whole,
+            doc: docs[field] ?? field,
+          }));
+        }
+        case 'shift': {
+          if (input.dimension === undefined) {
+            report.key(
+              'name',
+              "a shift tag needs a 'dimension' (the column whose dominant value may change)",
+            );
+            return undefined;
+          }
+          const dim = rowExpr('dimension', input.dimension, ['string'], "'dimension'");
+          const baseline = this.windowField(t, 'baseline', input.baseline, {
+            kind: 'between',
+            fromSeconds: 365 * 86400,
+            toSeconds: 60 * 86400,
+          });
+          const detection = this.windowField(t, 'detection', input.detection, {
+            kind: 'last',
+            seconds: 60 * 86400,
+          });
+          const far = [reach(baseline), reach(detection)];
+          const window: Window = far.some((x) => x === undefined)
+            ? { kind: 'ever' }
+            : { kind: 'last', seconds: Math.max(...(far as number[])) };
+          const base = {
+            source,
+            fn: 'shift' as const,
+            arg: dim,
+            ...(t.filter ? { filter: t.filter } : {}),
+            window,
+            shift: {
+              baseline,
+              detection,
+              minShare: input.min_share ?? 0.6,
+              minEvents: input.min_events ?? 5,
+            },
+          };
+          const docs: Record<string, string> = {
+            from: 'The dominant value before the change',
+            to: 'The dominant value after the change',
+            since: 'First event with the new dominant value',
+            confidence: 'How sure the change is, 0 to 1 (dominance and volume of both windows)',
+          };
+          return Object.entries(SHIFT_FIELDS).map(([field, type]) => ({
+            main: field === 'changed',
+            suffix: field,
+            value: this.addAggregate(t, base, type, field),
+            span: whole,
+            doc: docs[field] ?? field,
+          }));
+        }
+        case 'onset': {
+          if (input.signal === undefined) {
+            report.key('name', "an onset tag needs a 'signal' (the row condition that starts or stops)");
+            return undefined;
+          }
+          const signal = rowExpr('signal', input.signal, ['boolean'], "'signal'");
+          const baseline = this.windowField(t, 'baseline', input.baseline, {
+            kind: 'between',
+            fromSeconds: 365 * 86400,
+            toSeconds: 90 * 86400,
+          });
+          const detection = this.windowField(t, 'detection', input.detection, {
+            kind: 'last',
+            seconds: 90 * 86400,
+          });
+          const stop = input.change === 'stop';
+          const present = stop ? baseline : detection;
+          const absent = stop ? detection : baseline;
+          let historySeconds = reach(baseline) ?? 0;
+          if (input.min_history !== undefined) {
+            const text = input.min_history.trim();
+            if (!/^\d+(\.\d+)?[smhdw]$/.test(text)) {
+              report.key(
+                'min_history',
+                `'min_history' must be a duration like 180d, got '${input.min_history}'`,
+              );
+              return undefined;
+            }
+            historySeconds = durationSeconds(text);
+          }
+          const filter = and(t.filter, signal);
+          const count = (w: Window) =>
+            this.addAggregate(t, { source, fn: 'count', filter, window: w }, 'number');
+          const nPresent = count(present);
+          const nAbsent = count(absent);
+          const first = this.addAggregate(t, { source, fn: 'first_time', window: { kind: 'ever' } }, 'time');
+          const historyDays: Expr = { kind: 'call', fn: 'days_between', args: [first, asOf], type: 'number' };
+          const minHistDays = historySeconds / 86400;
+          const value: Expr = and(
+            and(
+              {
+                kind: 'compare',
+                op: '>=',
+                left: nPresent,
+                right: num(input.min_signal ?? 2),
+                type: 'boolean',
+              },
+              {
+                kind: 'compare',
+                op: '<=',
+                left: nAbsent,
+                right: num(input.max_absent ?? 0),
+                type: 'boolean',
+              },
+            ),
+            { kind: 'compare', op: '>=', left: historyDays, right: num(minHistDays), type: 'boolean' },
+          );
+          const sinceAgg = this.addAggregate(
+            t,
+            { source, fn: stop ? 'last_time' : 'first_time', filter, window: present },
+            'time',
+          );
+          const when = (then: Expr, type: ValueType): Expr => ({
+            kind: 'case',
+            whens: [{ when: value, result: then }],
+            else: literal('null', null),
+            type,
+          });
+          const confidence: Expr = {
+            kind: 'arith',
+            op: '*',
+            left: {
+              kind: 'arith',
+              op: '/',
+              left: nPresent,
+              right: { kind: 'arith', op: '+', left: nPresent, right: num(1), type: 'number' },
+              type: 'number',
+            },
+            right: {
+              kind: 'call',
+              fn: 'least',
+              args: [
+                num(1),
+                {
+                  kind: 'arith',
+                  op: '/',
+                  left: historyDays,
+                  right: num(Math.max(1, 1.5 * minHistDays)),
+                  type: 'number',
+                },
+              ],
+              type: 'number',
+            },
+            type: 'number',
+          };
+          return [
+            { main: true, suffix: '', value, span: whole, doc: '' },
+            {
+              main: false,
+              suffix: 'since',
+              value: when(sinceAgg, 'time'),
+              span: whole,
+              doc: stop ? 'Last signal event before it stopped' : 'First signal event of the onset',
+            },
+            {
+              main: false,
+              suffix: 'confidence',
+              value: when(confidence, 'number'),
+              span: whole,
+              doc: 'How sure the onset is, 0 to 1 (signal volume and history length)',
+            },
+          ];
+        }
+      }
+    } catch (e) {
+      if (e instanceof Abandon) return undefined;
+      throw e;
+    }
   }
 
   private parse(t: TagChecking, field: Field, text: string): Ast | undefined {

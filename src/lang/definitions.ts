@@ -16,6 +16,22 @@ export const TAGS_DIR = 'tags';
 
 export const TAG_TYPES = ['boolean', 'number', 'category', 'list', 'date'] as const;
 export const TAG_STATUSES = ['draft', 'approved', 'deprecated'] as const;
+export const TAG_KINDS = ['aggregate', 'derived', 'affinity', 'recurrence', 'onset', 'shift'] as const;
+export type TagDefinitionKind = (typeof TAG_KINDS)[number];
+
+/** Fields of a definition written in the language (expressions, windows, durations). */
+export const EXPRESSION_FIELDS = [
+  'where',
+  'window',
+  'value',
+  'dimension',
+  'measure',
+  'signal',
+  'baseline',
+  'detection',
+  'min_history',
+] as const;
+export type ExpressionFieldName = (typeof EXPRESSION_FIELDS)[number];
 
 // YAML reads `value: true` or `value: 3` as a boolean or number: both are fine expressions.
 const expression = z
@@ -35,14 +51,98 @@ export const TagDefinitionSchema = z
     owner: z.string().optional().describe('Team or person responsible.'),
     status: z.enum(TAG_STATUSES).optional().describe('draft (default), approved or deprecated.'),
     type: z.enum(TAG_TYPES).optional().describe('Declared type; inferred from the value when absent.'),
-    kind: z.enum(['aggregate', 'derived']).optional().describe('aggregate (with from) or derived; inferred.'),
+    kind: z
+      .enum(TAG_KINDS)
+      .optional()
+      .describe('aggregate (with from) or derived (inferred), or affinity, recurrence, onset, shift.'),
     from: z.string().optional().describe('The events source an aggregate tag reads.'),
     where: expression.optional().describe('Row filter applied to every aggregate of the tag.'),
     window: z
       .string()
       .optional()
       .describe("Default window of the tag's aggregates: last 90d, between 180d and 90d ago, ever."),
-    value: expression.describe('The value: an expression over aggregates, tags and profile attributes.'),
+    value: expression
+      .optional()
+      .describe(
+        'The value: an expression over aggregates, tags and profile attributes (aggregate and derived tags).',
+      ),
+    // affinity
+    dimension: expression
+      .optional()
+      .describe('affinity, shift: the column whose values are ranked or compared.'),
+    measure: expression.optional().describe('affinity: count() (default), sum(x) or distinct_days().'),
+    top: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('affinity: how many values to keep (default 3).'),
+    min_support: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('affinity: events with a value needed before it can be ranked (default 2).'),
+    prior: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('affinity: shrinkage strength in events toward the population (default 5).'),
+    min_score: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('affinity: lowest shrunk lift a value needs to be kept (default 1.2).'),
+    // onset
+    signal: expression.optional().describe('onset: the row condition whose start or stop is detected.'),
+    change: z.enum(['start', 'stop']).optional().describe('onset: detect a start (default) or a stop.'),
+    baseline: z
+      .string()
+      .optional()
+      .describe('onset, shift: the earlier window, e.g. between 365d and 90d ago.'),
+    detection: z.string().optional().describe('onset, shift: the recent window, e.g. last 90d.'),
+    min_signal: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('onset: signal events needed in the window where it is present (default 2).'),
+    max_absent: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('onset: signal events allowed in the window where it is absent (default 0).'),
+    min_history: z
+      .string()
+      .optional()
+      .describe(
+        'onset, shift: how long before the as-of time the entity must have its first event (e.g. 180d).',
+      ),
+    // recurrence
+    min_events: z
+      .number()
+      .int()
+      .min(2)
+      .optional()
+      .describe(
+        'recurrence: purchase days needed (default 4); shift: events needed in each window (default 5).',
+      ),
+    max_cv: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'recurrence: largest coefficient of variation of the gaps that still counts as regular (default 0.35).',
+      ),
+    // shift
+    min_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("shift: the dominant value's share needed in each window (default 0.6)."),
   })
   .describe('A tag definition.');
 
@@ -59,7 +159,7 @@ export interface TagDefinition {
   readonly file: YamlFile;
   /** Path of the tag inside its file (index in the list). */
   readonly path: readonly (string | number)[];
-  readonly fields: Readonly<Partial<Record<'where' | 'window' | 'value', ExpressionField>>>;
+  readonly fields: Readonly<Partial<Record<ExpressionFieldName, ExpressionField>>>;
 }
 
 export interface LoadedDefinitions {
@@ -124,8 +224,8 @@ export function parseTagFile(
       );
       return;
     }
-    const fields: Partial<Record<'where' | 'window' | 'value', ExpressionField>> = {};
-    for (const key of ['where', 'window', 'value'] as const) {
+    const fields: Partial<Record<ExpressionFieldName, ExpressionField>> = {};
+    for (const key of EXPRESSION_FIELDS) {
       const v = parsed.data[key];
       if (v === undefined) continue;
       const node = file.nodeAt([i, key]);

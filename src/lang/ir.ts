@@ -39,8 +39,8 @@ export type Expr =
   | { readonly kind: 'profile'; readonly source: string; readonly column: string; readonly type: ValueType }
   /** Another tag's value (entity context). */
   | { readonly kind: 'tag'; readonly name: TagName; readonly type: ValueType }
-  /** An aggregate's value for the entity (entity context). */
-  | { readonly kind: 'agg'; readonly id: AggId; readonly type: ValueType }
+  /** An aggregate's value for the entity (entity context); `field` picks one output of a multi-output aggregate. */
+  | { readonly kind: 'agg'; readonly id: AggId; readonly field?: string; readonly type: ValueType }
   /** The as-of time of the build. */
   | { readonly kind: 'as_of'; readonly type: 'time' }
   | { readonly kind: 'neg'; readonly arg: Expr; readonly type: 'number' }
@@ -97,7 +97,51 @@ export type AggFn =
   | 'last_time'
   | 'stddev'
   | 'top'
-  | 'argmax';
+  | 'argmax'
+  | 'affinity'
+  | 'recurrence'
+  | 'shift';
+
+/** Parameters of an affinity aggregate (see docs/language.md, "Affinity"). */
+export interface AffinityParams {
+  readonly measure: RankMeasure;
+  readonly k: number;
+  readonly minSupport: number;
+  readonly prior: number;
+  readonly minScore: number;
+}
+
+/** Parameters of a recurrence aggregate (see docs/language.md, "Recurrence"). */
+export interface RecurrenceParams {
+  readonly minEvents: number;
+  readonly maxCv: number;
+}
+
+/** Parameters of a shift aggregate (see docs/language.md, "Shift"). */
+export interface ShiftParams {
+  readonly baseline: Window;
+  readonly detection: Window;
+  readonly minShare: number;
+  readonly minEvents: number;
+}
+
+/** Outputs of the multi-output aggregates, with their types. */
+export const RECURRENCE_FIELDS = {
+  regular: 'boolean',
+  period_days: 'number',
+  cv: 'number',
+  cycles: 'number',
+  last: 'time',
+  next_due: 'time',
+  overdue: 'boolean',
+} as const satisfies Record<string, ValueType>;
+export const SHIFT_FIELDS = {
+  changed: 'boolean',
+  from: 'string',
+  to: 'string',
+  since: 'time',
+  confidence: 'number',
+} as const satisfies Record<string, ValueType>;
 
 /** How a `top`/`argmax` ranks values of its dimension. */
 export interface RankMeasure {
@@ -122,10 +166,13 @@ export interface Aggregate {
   readonly k?: number;
   /** top/argmax: ranking measure (default count). */
   readonly by?: RankMeasure;
+  readonly affinity?: AffinityParams;
+  readonly recurrence?: RecurrenceParams;
+  readonly shift?: ShiftParams;
   readonly type: ValueType;
 }
 
-export type TagKind = 'aggregate' | 'derived';
+export type TagKind = 'aggregate' | 'derived' | 'affinity' | 'recurrence' | 'onset' | 'shift';
 export type TagStatus = 'draft' | 'approved' | 'deprecated';
 
 export interface TagIR {
@@ -145,6 +192,8 @@ export interface TagIR {
   readonly value: Expr;
   /** Tags this tag reads, directly. */
   readonly dependsOn: readonly TagName[];
+  /** For the extra outputs of a tag kind (a cycle's next due date...): the tag they belong to. */
+  readonly companionOf?: TagName;
   /** Where it was defined, for messages. */
   readonly file: string;
   readonly line: number;

@@ -19,7 +19,8 @@ export const duckdbDialect: Dialect = {
   string: str,
   number(v) {
     if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
-    return Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? `${v}.0` : `CAST(${v} AS DOUBLE)`;
+    // Always DOUBLE: `3.0` would be a DECIMAL, and DECIMAL arithmetic overflows (1e11 * 1e11).
+    return `CAST(${v} AS DOUBLE)`;
   },
   boolean: (v) => (v ? 'TRUE' : 'FALSE'),
   instant: (us) => `CAST('${isoFromMicros(us)}' AS TIMESTAMPTZ)`,
@@ -99,6 +100,79 @@ export const duckdbDialect: Dialect = {
     const ordered = `ORDER BY ${scoreSql} DESC, ${valueSql} ASC`;
     if (k === undefined) return `(list(${valueSql} ${ordered}))[1]`;
     return `(list(struct_pack("value" := ${valueSql}, score := ${scoreSql}) ${ordered}))[1:${k}]`;
+  },
+  affinitySelect(q) {
+    const p = q.params;
+    const measure = duckdbDialect.rankMeasure(q.measure, q.measureArg, q.time, q.timezone);
+    const only = q.only !== undefined ? ` AND pos._e = ${q.only}` : '';
+    return `WITH ev AS MATERIALIZED (
+        SELECT ${q.entity} AS _e, ${q.dim} AS v, count(*) AS n, ${measure} AS m
+        FROM ${q.from} WHERE ${q.where} AND ${q.dim} IS NOT NULL GROUP BY 1, 2),
+      pos AS MATERIALIZED (SELECT _e, v, CAST(n AS DOUBLE) AS n, CAST(m AS DOUBLE) AS m FROM ev WHERE m > 0),
+      tot AS (SELECT _e, sum(n) AS n, sum(m) AS m FROM pos GROUP BY 1),
+      pop AS (SELECT v, sum(m) / (SELECT sum(m) FROM pos) AS p FROM pos GROUP BY 1),
+      scored AS (
+        SELECT pos._e, pos.v,
+          ((tot.n * (pos.m / tot.m) + ${duckdbDialect.number(p.prior)} * pop.p) / (tot.n + ${duckdbDialect.number(p.prior)})) / pop.p AS score
+        FROM pos JOIN tot ON tot._e = pos._e JOIN pop ON pop.v = pos.v
+        WHERE pos.n >= ${duckdbDialect.number(p.minSupport)}${only})
+      SELECT _e AS "_tv_entity",
+        (list(struct_pack("value" := v, score := score) ORDER BY score DESC, v ASC))[1:${p.k}] AS ${ident(q.column)}
+      FROM scored WHERE score >= ${duckdbDialect.number(p.minScore)} GROUP BY 1`;
+  },
+  recurrenceSelect(q) {
+    const p = q.params;
+    const only = q.only !== undefined ? ` AND ${q.entity} = ${q.only}` : '';
+    const c = (f: string) => ident(q.columns[f]!);
+    const dayUs = '86400000000.0';
+    return `WITH days AS MATERIALIZED (
+        SELECT DISTINCT ${q.entity} AS _e,
+          CAST(date_diff('day', DATE '1970-01-01', CAST(timezone(${str(q.timezone)}, ${q.time}) AS DATE)) AS DOUBLE) AS d
+        FROM ${q.from} WHERE ${q.where}${only}),
+      gaps AS (SELECT _e, d, d - lag(d) OVER (PARTITION BY _e ORDER BY d) AS g FROM days),
+      m0 AS (SELECT _e, median(g) AS m0 FROM gaps WHERE g IS NOT NULL GROUP BY 1),
+      starts AS (SELECT gaps._e, gaps.d FROM gaps LEFT JOIN m0 ON m0._e = gaps._e WHERE gaps.g IS NULL OR gaps.g >= 0.5 * m0.m0),
+      eg AS (SELECT _e, d - lag(d) OVER (PARTITION BY _e ORDER BY d) AS big FROM starts),
+      xs AS (SELECT eg._e, eg.big / greatest(1.0, round(eg.big / m0.m0)) AS x FROM eg JOIN m0 ON m0._e = eg._e WHERE eg.big IS NOT NULL),
+      stats AS (SELECT _e, median(x) AS period, stddev_pop(x) / avg(x) AS cv FROM xs GROUP BY 1),
+      cnt AS (SELECT _e, count(*) AS cycles FROM starts GROUP BY 1),
+      lst AS (SELECT ${q.entity} AS _e, max(${q.time}) AS last FROM ${q.from} WHERE ${q.where}${only} GROUP BY 1),
+      base AS (
+        SELECT lst._e, lst.last, cnt.cycles, stats.period, stats.cv,
+          COALESCE(cnt.cycles >= ${p.minEvents} AND stats.cv <= ${duckdbDialect.number(p.maxCv)} AND stats.period >= 1
+            AND (epoch_us(${q.asOf}) - epoch_us(lst.last)) / ${dayUs} <= 2.5 * stats.period, FALSE) AS regular
+        FROM lst LEFT JOIN cnt ON cnt._e = lst._e LEFT JOIN stats ON stats._e = lst._e),
+      due AS (
+        SELECT *, CASE WHEN regular THEN last + to_microseconds(CAST(round(period * ${dayUs}) AS BIGINT)) END AS next_due FROM base)
+      SELECT _e AS "_tv_entity", regular AS ${c('regular')}, period AS ${c('period_days')}, cv AS ${c('cv')},
+        CAST(COALESCE(cycles, 0) AS DOUBLE) AS ${c('cycles')}, last AS ${c('last')}, next_due AS ${c('next_due')},
+        COALESCE(regular AND CAST(epoch_us(${q.asOf}) AS DOUBLE) > CAST(epoch_us(next_due) AS DOUBLE) + greatest(1.0, 0.25 * period) * ${dayUs}, FALSE) AS ${c('overdue')}
+      FROM due`;
+  },
+  shiftSelect(q) {
+    const p = q.params;
+    const only = q.only !== undefined ? ` AND ${q.entity} = ${q.only}` : '';
+    const c = (f: string) => ident(q.columns[f]!);
+    const minEvents = duckdbDialect.number(p.minEvents);
+    const minShare = duckdbDialect.number(p.minShare);
+    return `WITH r AS MATERIALIZED (
+        SELECT ${q.entity} AS _e, ${q.dim} AS v, ${q.time} AS t,
+          CASE WHEN ${q.baseline} THEN 'b' WHEN ${q.detection} THEN 'd' END AS w
+        FROM ${q.from} WHERE ${q.where} AND ${q.dim} IS NOT NULL AND ((${q.baseline}) OR (${q.detection}))${only}),
+      c AS (SELECT _e, w, v, count(*) AS n FROM r GROUP BY _e, w, v),
+      dom AS (SELECT _e, w, CAST(sum(n) AS DOUBLE) AS total, (list(v ORDER BY n DESC, v ASC))[1] AS dv,
+          CAST(max(n) AS DOUBLE) AS dn FROM c GROUP BY 1, 2),
+      pair AS (
+        SELECT b._e, b.dv AS vfrom, d.dv AS vto, b.dn / b.total AS sb, d.dn / d.total AS sd, b.total AS cb, d.total AS cd,
+          (b.total >= ${minEvents} AND d.total >= ${minEvents} AND b.dn / b.total >= ${minShare}
+            AND d.dn / d.total >= ${minShare} AND b.dv <> d.dv) AS changed
+        FROM dom b JOIN dom d ON d._e = b._e AND b.w = 'b' AND d.w = 'd'),
+      since AS (SELECT r._e, min(r.t) AS since FROM r JOIN pair ON pair._e = r._e AND r.w = 'd' AND r.v = pair.vto GROUP BY 1)
+      SELECT pair._e AS "_tv_entity", changed AS ${c('changed')},
+        CASE WHEN changed THEN vfrom END AS ${c('from')}, CASE WHEN changed THEN vto END AS ${c('to')},
+        CASE WHEN changed THEN since.since END AS ${c('since')},
+        CASE WHEN changed THEN least(sb, sd) * least(1.0, least(cb, cd) / (2.0 * ${minEvents})) END AS ${c('confidence')}
+      FROM pair LEFT JOIN since ON since._e = pair._e`;
   },
   emptyList: () => `CAST([] AS ${LIST_TYPE})`,
   nullOf(t) {
