@@ -12,7 +12,11 @@ import { registerExplain } from './commands/explain.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
+import { registerKeys } from './commands/keys.js';
 import { registerProfile } from './commands/profile.js';
+import { registerSegment } from './commands/segment.js';
+import { registerServe } from './commands/serve.js';
+import { registerTags } from './commands/tags.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +31,10 @@ export function buildProgram(): Command {
   registerBuild(program);
   registerProfile(program);
   registerExplain(program);
+  registerTags(program);
+  registerSegment(program);
+  registerServe(program);
+  registerKeys(program);
   registerGenerate(program);
   registerDemo(program);
   return program;
@@ -46,6 +54,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportError(e, json);
   }
 }
+
+// `tagverse tags | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

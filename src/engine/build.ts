@@ -20,6 +20,7 @@ import { TagverseError } from '../util/problems.js';
 import { ident, qualified, str } from '../warehouse/sql.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { isoFromMicros, resolveAsOf } from './as-of.js';
+import { deprecationWarnings, recordVersions } from './catalog.js';
 import { requireProgram } from './program.js';
 
 export const TAGS_SCHEMA = 'tags';
@@ -80,7 +81,7 @@ async function ensureTagTables(wh: Warehouse): Promise<void> {
   await wh.run(`CREATE SCHEMA IF NOT EXISTS ${ident(TAGS_SCHEMA)}`);
   await wh.run(`CREATE TABLE IF NOT EXISTS ${HISTORY} (
     entity_id VARCHAR NOT NULL, tag VARCHAR NOT NULL, value JSON,
-    valid_from TIMESTAMPTZ NOT NULL, valid_to TIMESTAMPTZ)`);
+    valid_from TIMESTAMPTZ NOT NULL, valid_to TIMESTAMPTZ, version INTEGER NOT NULL)`);
   await wh.run(`CREATE TABLE IF NOT EXISTS ${BUILDS} (
     build_id BIGINT NOT NULL, as_of TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
     duration_ms BIGINT NOT NULL, tags VARCHAR[] NOT NULL, entities BIGINT NOT NULL)`);
@@ -125,13 +126,17 @@ export async function build(project: ProjectConfig | string, opts: BuildOptions 
     const steps = await runPlan(wh, plan, opts.onProgress);
     await ensureTagTables(wh);
     const warnings: string[] = [];
+    const deprecated = deprecationWarnings(program);
+    for (const t of selected)
+      for (const w of deprecated.get(t.name) ?? []) warnings.push(`${w}; it still builds`);
     const buildId = Number((await wh.scalar<bigint | null>(`SELECT max(build_id) FROM ${BUILDS}`)) ?? 0) + 1;
     let historyUpdated: string[] = [];
     const tStore = Date.now();
     await wh.transaction(async () => {
       await storeCurrent(wh, program, plan);
       await storeLong(wh, program);
-      if (!opts.skipHistory) historyUpdated = await storeHistory(wh, plan, warnings);
+      const versions = await recordVersions(wh, selected, buildId);
+      if (!opts.skipHistory) historyUpdated = await storeHistory(wh, plan, versions, warnings);
       await wh.run(
         `INSERT INTO ${BUILDS} VALUES (${buildId}, ${duckdbDialect.instant(asOfMicros)}, ${str(new Date(started).toISOString())},
           now(), ${Date.now() - started}, [${selected.map((t) => str(t.name)).join(', ')}]::VARCHAR[], (SELECT count(*) FROM ${CURRENT}))`,
@@ -222,7 +227,12 @@ async function storeLong(wh: Warehouse, program: TagProgram): Promise<void> {
 }
 
 /** Append value changes at T to history, for the tags just built whose history does not go past T. */
-async function storeHistory(wh: Warehouse, plan: BuildPlan, warnings: string[]): Promise<string[]> {
+async function storeHistory(
+  wh: Warehouse,
+  plan: BuildPlan,
+  versions: ReadonlyMap<string, number>,
+  warnings: string[],
+): Promise<string[]> {
   const T = duckdbDialect.instant(plan.asOfMicros);
   const last = new Map(
     (
@@ -253,16 +263,17 @@ async function storeHistory(wh: Warehouse, plan: BuildPlan, warnings: string[]):
   const fresh = eligible
     .map(
       (name) =>
-        `SELECT CAST(${ident(ENTITY)} AS VARCHAR) AS entity_id, ${str(name)} AS tag, to_json(${ident(name)}) AS value FROM ${plan.output}`,
+        `SELECT CAST(${ident(ENTITY)} AS VARCHAR) AS entity_id, ${str(name)} AS tag, to_json(${ident(name)}) AS value, ${versions.get(name) ?? 1} AS version FROM ${plan.output}`,
     )
     .join(' UNION ALL ');
+  // A value changes history when it differs, or when a new definition version produced it.
   await wh.run(`CREATE OR REPLACE TEMP TABLE _tv_changes AS
-    SELECT n.entity_id, n.tag, n.value FROM (${fresh}) n
+    SELECT n.entity_id, n.tag, n.value, n.version FROM (${fresh}) n
     LEFT JOIN ${HISTORY} h ON h.entity_id = n.entity_id AND h.tag = n.tag AND h.valid_to IS NULL
-    WHERE h.tag IS NULL OR CAST(h.value AS VARCHAR) IS DISTINCT FROM CAST(n.value AS VARCHAR)`);
+    WHERE h.tag IS NULL OR CAST(h.value AS VARCHAR) IS DISTINCT FROM CAST(n.value AS VARCHAR) OR h.version <> n.version`);
   await wh.run(`UPDATE ${HISTORY} AS h SET valid_to = ${T} FROM _tv_changes c
     WHERE h.entity_id = c.entity_id AND h.tag = c.tag AND h.valid_to IS NULL`);
-  await wh.run(`INSERT INTO ${HISTORY} SELECT entity_id, tag, value, ${T}, NULL FROM _tv_changes`);
+  await wh.run(`INSERT INTO ${HISTORY} SELECT entity_id, tag, value, ${T}, NULL, version FROM _tv_changes`);
   await wh.run('DROP TABLE _tv_changes');
   return eligible;
 }

@@ -8,6 +8,7 @@ import { loadTagDefinitions, type TagDefinition } from '../lang/definitions.js';
 import type { TagProgram } from '../lang/ir.js';
 import { loadSchemas, type SourceSchemas } from '../lang/schemas.js';
 import { type Problem, ProjectError, sortProblems } from '../util/problems.js';
+import { deprecationWarnings } from './catalog.js';
 
 export interface LoadedProgram {
   readonly program?: TagProgram;
@@ -33,6 +34,18 @@ export async function loadProgram(config: ProjectConfig, schemas?: SourceSchemas
   });
   const r = checkDefinitions(config, sch, definitions);
   problems.push(...r.problems);
+  if (r.program) {
+    // Deprecated tags still build, but they and the tags that read them are flagged.
+    const byName = new Map(definitions.map((d) => [d.input.name, d]));
+    for (const [name, warnings] of deprecationWarnings(r.program)) {
+      const def = byName.get(name);
+      if (!def) continue;
+      for (const w of warnings) {
+        const key = w.includes('reads the deprecated') ? 'value' : 'status';
+        problems.push(def.file.problem([...def.path, key], `${w}`, { severity: 'warning' }));
+      }
+    }
+  }
   const hasErrors = problems.some((p) => p.severity === 'error');
   return {
     ...(r.program && !hasErrors ? { program: r.program } : {}),
