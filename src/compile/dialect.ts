@@ -88,8 +88,13 @@ export interface Dialect {
     },
   ): string;
   /** Recurrence: per entity, the cycle statistics, one column per field (RECURRENCE_FIELDS). */
+  /** Recurrence: per entity, the cycle statistics (of the most regular value of `dim`, when given), one column per field. */
   recurrenceSelect(
-    q: DedicatedSql & { readonly params: RecurrenceParams; readonly columns: Record<string, string> },
+    q: DedicatedSql & {
+      readonly dim?: string;
+      readonly params: RecurrenceParams;
+      readonly columns: Record<string, string>;
+    },
   ): string;
   /** Shift: per entity, whether the dominant value of `dim` changed, one column per field (SHIFT_FIELDS). */
   shiftSelect(

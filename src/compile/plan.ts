@@ -258,7 +258,12 @@ export function planBuild(
               column: aggColumn(a.id),
             })
           : a.fn === 'recurrence'
-            ? d.recurrenceSelect({ ...base, params: a.recurrence!, columns })
+            ? d.recurrenceSelect({
+                ...base,
+                ...(a.arg ? { dim: rowSql(a.arg) } : {}),
+                params: a.recurrence!,
+                columns,
+              })
             : d.shiftSelect({
                 ...base,
                 dim: rowSql(a.arg!),

@@ -163,17 +163,17 @@ const KIND_FIELDS: Record<TagKind, readonly string[]> = {
   aggregate: ['value'],
   derived: ['value'],
   affinity: ['dimension', 'measure', 'top', 'min_support', 'prior', 'min_score'],
-  recurrence: ['min_events', 'max_cv'],
+  recurrence: ['dimension', 'min_events', 'max_cv'],
   onset: ['signal', 'change', 'baseline', 'detection', 'min_signal', 'max_absent', 'min_history'],
   shift: ['dimension', 'baseline', 'detection', 'min_share', 'min_events'],
 };
 const ALL_KIND_FIELDS = [...new Set(Object.values(KIND_FIELDS).flat())];
 
 /** Names of the extra tags a definition produces (so other tags can read them). */
-export function companionSuffixes(kind: TagKind | undefined): readonly string[] {
+export function companionSuffixes(kind: TagKind | undefined, hasDimension = false): readonly string[] {
   switch (kind) {
     case 'recurrence':
-      return Object.keys(RECURRENCE_FIELDS).filter((f) => f !== 'regular');
+      return Object.keys(RECURRENCE_FIELDS).filter((f) => f !== 'regular' && (f !== 'value' || hasDimension));
     case 'shift':
       return Object.keys(SHIFT_FIELDS).filter((f) => f !== 'changed');
     case 'onset':
@@ -208,7 +208,7 @@ export class Checker {
   ) {
     this.allTagNames = new Set(definitions.map((d) => d.input.name));
     for (const d of definitions) {
-      for (const suffix of companionSuffixes(d.input.kind)) {
+      for (const suffix of companionSuffixes(d.input.kind, d.input.dimension !== undefined)) {
         const companion = `${d.input.name}_${suffix}`;
         this.allTagNames.add(companion);
         this.companionOwner.set(companion, d.input.name);
@@ -595,9 +595,15 @@ export class Checker {
           return [{ main: true, suffix: '', value, span: whole, doc: '' }];
         }
         case 'recurrence': {
+          // With a dimension (e.g. merchant_id) each value's cycle is found and the most regular kept.
+          const dim =
+            input.dimension !== undefined
+              ? rowExpr('dimension', input.dimension, ['string'], "'dimension'")
+              : undefined;
           const base = {
             source,
             fn: 'recurrence' as const,
+            ...(dim ? { arg: dim } : {}),
             ...(t.filter ? { filter: t.filter } : {}),
             window: t.defaultWindow,
             recurrence: { minEvents: input.min_events ?? 4, maxCv: input.max_cv ?? 0.35 },
@@ -609,14 +615,17 @@ export class Checker {
             last: 'Time of the latest purchase',
             next_due: 'When the next purchase is due (last + period)',
             overdue: 'The next purchase is late (due date plus a grace of a quarter period, at least a day)',
+            value: 'The dimension value (e.g. merchant) of the strongest cycle',
           };
-          return Object.entries(RECURRENCE_FIELDS).map(([field, type]) => ({
-            main: field === 'regular',
-            suffix: field,
-            value: this.addAggregate(t, base, type, field),
-            span: whole,
-            doc: docs[field] ?? field,
-          }));
+          return Object.entries(RECURRENCE_FIELDS)
+            .filter(([field]) => field !== 'value' || dim !== undefined)
+            .map(([field, type]) => ({
+              main: field === 'regular',
+              suffix: field,
+              value: this.addAggregate(t, base, type, field),
+              span: whole,
+              doc: docs[field] ?? field,
+            }));
         }
         case 'shift': {
           if (input.dimension === undefined) {

@@ -134,6 +134,8 @@ export const RECURRENCE_FIELDS = {
   last: 'time',
   next_due: 'time',
   overdue: 'boolean',
+  /** With a dimension: which value (e.g. merchant) the cycle is at. */
+  value: 'string',
 } as const satisfies Record<string, ValueType>;
 export const SHIFT_FIELDS = {
   changed: 'boolean',

@@ -125,28 +125,39 @@ export const duckdbDialect: Dialect = {
     const only = q.only !== undefined ? ` AND ${q.entity} = ${q.only}` : '';
     const c = (f: string) => ident(q.columns[f]!);
     const dayUs = '86400000000.0';
+    // Without a dimension every row has the same value '', so one cycle per entity.
+    const v = q.dim ?? "''";
+    const dimOk = q.dim !== undefined ? ` AND ${q.dim} IS NOT NULL` : '';
+    const k = '_e, v';
+    const on = (a: string, b: string) => `${a}._e = ${b}._e AND ${a}.v = ${b}.v`;
     return `WITH days AS MATERIALIZED (
-        SELECT DISTINCT ${q.entity} AS _e,
+        SELECT DISTINCT ${q.entity} AS _e, ${v} AS v,
           CAST(date_diff('day', DATE '1970-01-01', CAST(timezone(${str(q.timezone)}, ${q.time}) AS DATE)) AS DOUBLE) AS d
-        FROM ${q.from} WHERE ${q.where}${only}),
-      gaps AS (SELECT _e, d, d - lag(d) OVER (PARTITION BY _e ORDER BY d) AS g FROM days),
-      m0 AS (SELECT _e, median(g) AS m0 FROM gaps WHERE g IS NOT NULL GROUP BY 1),
-      starts AS (SELECT gaps._e, gaps.d FROM gaps LEFT JOIN m0 ON m0._e = gaps._e WHERE gaps.g IS NULL OR gaps.g >= 0.5 * m0.m0),
-      eg AS (SELECT _e, d - lag(d) OVER (PARTITION BY _e ORDER BY d) AS big FROM starts),
-      xs AS (SELECT eg._e, eg.big / greatest(1.0, round(eg.big / m0.m0)) AS x FROM eg JOIN m0 ON m0._e = eg._e WHERE eg.big IS NOT NULL),
-      stats AS (SELECT _e, median(x) AS period, stddev_pop(x) / avg(x) AS cv FROM xs GROUP BY 1),
-      cnt AS (SELECT _e, count(*) AS cycles FROM starts GROUP BY 1),
-      lst AS (SELECT ${q.entity} AS _e, max(${q.time}) AS last FROM ${q.from} WHERE ${q.where}${only} GROUP BY 1),
+        FROM ${q.from} WHERE ${q.where}${dimOk}${only}),
+      gaps AS (SELECT ${k}, d, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS g FROM days),
+      m0 AS (SELECT ${k}, median(g) AS m0 FROM gaps WHERE g IS NOT NULL GROUP BY ${k}),
+      starts AS (SELECT gaps._e, gaps.v, gaps.d FROM gaps LEFT JOIN m0 ON ${on('m0', 'gaps')}
+        WHERE gaps.g IS NULL OR gaps.g >= 0.5 * m0.m0),
+      eg AS (SELECT ${k}, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS big FROM starts),
+      xs AS (SELECT eg._e, eg.v, eg.big / greatest(1.0, round(eg.big / m0.m0)) AS x FROM eg JOIN m0 ON ${on('m0', 'eg')}
+        WHERE eg.big IS NOT NULL),
+      stats AS (SELECT ${k}, median(x) AS period, stddev_pop(x) / avg(x) AS cv FROM xs GROUP BY ${k}),
+      cnt AS (SELECT ${k}, count(*) AS cycles FROM starts GROUP BY ${k}),
+      lst AS (SELECT ${q.entity} AS _e, ${v} AS v, max(${q.time}) AS last FROM ${q.from} WHERE ${q.where}${dimOk}${only} GROUP BY 1, 2),
       base AS (
-        SELECT lst._e, lst.last, cnt.cycles, stats.period, stats.cv,
+        SELECT lst._e, lst.v, lst.last, COALESCE(cnt.cycles, 0) AS cycles, stats.period, stats.cv,
           COALESCE(cnt.cycles >= ${p.minEvents} AND stats.cv <= ${duckdbDialect.number(p.maxCv)} AND stats.period >= 1
             AND (epoch_us(${q.asOf}) - epoch_us(lst.last)) / ${dayUs} <= 2.5 * stats.period, FALSE) AS regular
-        FROM lst LEFT JOIN cnt ON cnt._e = lst._e LEFT JOIN stats ON stats._e = lst._e),
+        FROM lst LEFT JOIN cnt ON ${on('cnt', 'lst')} LEFT JOIN stats ON ${on('stats', 'lst')}),
+      best AS (
+        SELECT * FROM base
+        QUALIFY row_number() OVER (PARTITION BY _e ORDER BY regular DESC, cv ASC NULLS LAST, cycles DESC, v ASC) = 1),
       due AS (
-        SELECT *, CASE WHEN regular THEN last + to_microseconds(CAST(round(period * ${dayUs}) AS BIGINT)) END AS next_due FROM base)
+        SELECT *, CASE WHEN regular THEN last + to_microseconds(CAST(round(period * ${dayUs}) AS BIGINT)) END AS next_due FROM best)
       SELECT _e AS "_tv_entity", regular AS ${c('regular')}, period AS ${c('period_days')}, cv AS ${c('cv')},
-        CAST(COALESCE(cycles, 0) AS DOUBLE) AS ${c('cycles')}, last AS ${c('last')}, next_due AS ${c('next_due')},
-        COALESCE(regular AND CAST(epoch_us(${q.asOf}) AS DOUBLE) > CAST(epoch_us(next_due) AS DOUBLE) + greatest(1.0, 0.25 * period) * ${dayUs}, FALSE) AS ${c('overdue')}
+        CAST(cycles AS DOUBLE) AS ${c('cycles')}, last AS ${c('last')}, next_due AS ${c('next_due')},
+        COALESCE(regular AND CAST(epoch_us(${q.asOf}) AS DOUBLE) > CAST(epoch_us(next_due) AS DOUBLE) + greatest(1.0, 0.25 * period) * ${dayUs}, FALSE) AS ${c('overdue')},
+        ${q.dim !== undefined ? 'v' : 'CAST(NULL AS VARCHAR)'} AS ${c('value')}
       FROM due`;
   },
   shiftSelect(q) {
