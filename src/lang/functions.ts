@@ -315,9 +315,10 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     params: [['list'], STR],
     handlesNull: true,
     returns: () => 'boolean',
-    ref: (a) => (a[0] === null || a[1] === null ? null : (a[0] as readonly ListItem[]).some((i) => i.value === a[1])),
+    ref: (a) =>
+      a[0] === null || a[1] === null ? null : (a[0] as readonly ListItem[]).some((i) => i.value === a[1]),
     sql: (a) => `list_contains(list_transform(${a[0]}, x -> x.value), ${a[1]})`,
-    doc: 'true when an affinity (or any list) tag ranks the value: prefers(favourite_cuisine, \'korean_bbq\')',
+    doc: "true when an affinity (or any list) tag ranks the value: prefers(favourite_cuisine, 'korean_bbq')",
   },
   {
     name: 'size',

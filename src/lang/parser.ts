@@ -276,12 +276,13 @@ class Parser {
       return this.isKeyword('last', 1) || this.isKeyword('ever', 1) || this.isKeyword('between', 1);
     if (name.value !== 'where' && name.value !== 'by') return false;
     const next = this.peek(1);
+    // `where (a or b)` is a clause too: there is no function called where.
+    if (next.kind === 'lparen') return name.value === 'where';
     return !(
       next.kind === 'comma' ||
       next.kind === 'rparen' ||
       next.kind === 'op' ||
       next.kind === 'dot' ||
-      next.kind === 'lparen' ||
       next.kind === 'eof'
     );
   }

@@ -139,7 +139,7 @@ export const duckdbDialect: Dialect = {
       starts AS (SELECT gaps._e, gaps.v, gaps.d FROM gaps LEFT JOIN m0 ON ${on('m0', 'gaps')}
         WHERE gaps.g IS NULL OR gaps.g >= 0.5 * m0.m0),
       eg AS (SELECT ${k}, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS big FROM starts),
-      xs AS (SELECT eg._e, eg.v, eg.big / greatest(1.0, round(eg.big / m0.m0)) AS x FROM eg JOIN m0 ON ${on('m0', 'eg')}
+      xs AS (SELECT eg._e, eg.v, eg.big / (CASE WHEN abs(eg.big / m0.m0 - 2.0) <= 0.25 THEN 2.0 ELSE 1.0 END) AS x FROM eg JOIN m0 ON ${on('m0', 'eg')}
         WHERE eg.big IS NOT NULL),
       stats AS (SELECT ${k}, median(x) AS period, stddev_pop(x) / avg(x) AS cv FROM xs GROUP BY ${k}),
       cnt AS (SELECT ${k}, count(*) AS cycles FROM starts GROUP BY ${k}),

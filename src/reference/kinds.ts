@@ -1,0 +1,236 @@
+/**
+ * The meaning of the aggregates made by tag kinds — affinity, recurrence, shift — in plain loops
+ * (docs/language.md, "Tag kinds that read people", is the specification).
+ */
+import type { ListItem, RefValue } from '../lang/functions.js';
+import type { Aggregate } from '../lang/ir.js';
+import { localDateDays } from '../lang/time.js';
+import { compareEvents, type EventRow, inWindow, type RowEval } from './aggregate.js';
+
+const DAY_US = 86_400_000_000;
+
+/** Rows of an entity that count for `a`: window and filter. */
+function qualifying(a: Aggregate, events: readonly EventRow[], evalRow: RowEval, asOf: number): EventRow[] {
+  return events.filter(
+    (r) => inWindow(a.window, r.time, asOf) && (!a.filter || evalRow(a.filter, r) === true),
+  );
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Round half away from zero (as SQL round). */
+const roundAway = (x: number) => Math.sign(x) * Math.round(Math.abs(x));
+
+// ---------- affinity ----------
+
+/** Per entity: value -> (n rows, measure m), only values with m > 0. */
+export type AffinityStats = Map<string, { n: number; m: number }>;
+
+export function affinityStats(
+  a: Aggregate,
+  events: readonly EventRow[],
+  evalRow: RowEval,
+  asOf: number,
+  tz: string,
+): AffinityStats {
+  const groups = new Map<string, EventRow[]>();
+  for (const r of qualifying(a, events, evalRow, asOf)) {
+    const v = evalRow(a.arg!, r);
+    if (v === null) continue;
+    groups.set(v as string, [...(groups.get(v as string) ?? []), r]);
+  }
+  const measure = a.affinity!.measure;
+  const out: AffinityStats = new Map();
+  for (const [v, rows] of groups) {
+    let m = 0;
+    if (measure.fn === 'count') m = rows.length;
+    else if (measure.fn === 'sum') {
+      for (const r of rows) {
+        const x = measure.arg ? evalRow(measure.arg, r) : null;
+        if (x !== null) m += x as number;
+      }
+    } else m = new Set(rows.map((r) => localDateDays(r.time, tz))).size;
+    if (m > 0) out.set(v, { n: rows.length, m });
+  }
+  return out;
+}
+
+/** Population share of each value: P(v) = sum over entities of m(e,v) / sum of all m. */
+export function affinityPopulation(all: Iterable<AffinityStats>): Map<string, number> {
+  const byValue = new Map<string, number>();
+  let total = 0;
+  for (const stats of all) {
+    for (const [v, { m }] of stats) {
+      byValue.set(v, (byValue.get(v) ?? 0) + m);
+      total += m;
+    }
+  }
+  return new Map([...byValue].map(([v, m]) => [v, m / total]));
+}
+
+/** The ranked list: score = shrunk share / population share, kept by support and score, best first. */
+export function affinityList(
+  a: Aggregate,
+  stats: AffinityStats,
+  population: ReadonlyMap<string, number>,
+): ListItem[] {
+  const p = a.affinity!;
+  let N = 0;
+  let M = 0;
+  for (const { n, m } of stats.values()) {
+    N += n;
+    M += m;
+  }
+  const items: ListItem[] = [];
+  for (const [v, { n, m }] of stats) {
+    if (n < p.minSupport) continue;
+    const P = population.get(v)!;
+    const score = (N * (m / M) + p.prior * P) / (N + p.prior) / P;
+    if (score >= p.minScore) items.push({ value: v, score });
+  }
+  items.sort((x, y) => y.score - x.score || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
+  return items.slice(0, p.k);
+}
+
+// ---------- recurrence ----------
+
+interface Cycle {
+  regular: boolean;
+  period: number | null;
+  cv: number | null;
+  cycles: number;
+  last: number;
+  value: string | null;
+}
+
+function cycleOf(
+  rows: readonly EventRow[],
+  a: Aggregate,
+  asOf: number,
+  tz: string,
+  value: string | null,
+): Cycle {
+  const days = [...new Set(rows.map((r) => localDateDays(r.time, tz)))].sort((x, y) => x - y);
+  const last = Math.max(...rows.map((r) => r.time));
+  const gaps = days.slice(1).map((d, i) => d - days[i]!);
+  if (gaps.length === 0) return { regular: false, period: null, cv: null, cycles: days.length, last, value };
+  const m0 = median(gaps);
+  // A day starts a new episode unless it follows the previous purchase day by less than m0 / 2.
+  const starts = [days[0]!, ...days.slice(1).filter((_, i) => gaps[i]! >= 0.5 * m0)];
+  const xs = starts.slice(1).map((d, i) => {
+    const big = d - starts[i]!;
+    // A gap of about two periods is one skipped cycle and counts as two; any other gap is taken as it is.
+    return Math.abs(big / m0 - 2) <= 0.25 ? big / 2 : big;
+  });
+  if (xs.length === 0) return { regular: false, period: null, cv: null, cycles: starts.length, last, value };
+  const period = median(xs);
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) * (x - mean), 0) / xs.length);
+  const cv = sd / mean;
+  const p = a.recurrence!;
+  const regular =
+    starts.length >= p.minEvents && cv <= p.maxCv && period >= 1 && (asOf - last) / DAY_US <= 2.5 * period;
+  return { regular, period, cv, cycles: starts.length, last, value };
+}
+
+/** Recurrence outputs (RECURRENCE_FIELDS) for one entity; null when it has no qualifying rows. */
+export function recurrenceValue(
+  a: Aggregate,
+  events: readonly EventRow[],
+  evalRow: RowEval,
+  asOf: number,
+  tz: string,
+): Record<string, RefValue> | null {
+  const rows = qualifying(a, events, evalRow, asOf).sort(compareEvents);
+  const groups = new Map<string | null, EventRow[]>();
+  for (const r of rows) {
+    const v = a.arg ? (evalRow(a.arg, r) as string | null) : null;
+    if (a.arg && v === null) continue;
+    groups.set(v, [...(groups.get(v) ?? []), r]);
+  }
+  if (groups.size === 0) return null;
+  const cycles = [...groups].map(([v, g]) => cycleOf(g, a, asOf, tz, v));
+  // The strongest cycle: regular first, then lowest cv (nulls last), most episodes, value ascending.
+  cycles.sort(
+    (x, y) =>
+      Number(y.regular) - Number(x.regular) ||
+      (x.cv ?? Number.POSITIVE_INFINITY) - (y.cv ?? Number.POSITIVE_INFINITY) ||
+      y.cycles - x.cycles ||
+      ((x.value ?? '') < (y.value ?? '') ? -1 : (x.value ?? '') > (y.value ?? '') ? 1 : 0),
+  );
+  const c = cycles[0]!;
+  const nextDue = c.regular && c.period !== null ? c.last + roundAway(c.period * DAY_US) : null;
+  const overdue =
+    c.regular &&
+    nextDue !== null &&
+    c.period !== null &&
+    asOf > nextDue + Math.max(1, 0.25 * c.period) * DAY_US;
+  return {
+    regular: c.regular,
+    period_days: c.period,
+    cv: c.cv,
+    cycles: c.cycles,
+    last: c.last,
+    next_due: nextDue,
+    overdue,
+    value: a.arg ? c.value : null,
+  };
+}
+
+// ---------- shift ----------
+
+/** Shift outputs (SHIFT_FIELDS) for one entity; null when it has no row in either window. */
+export function shiftValue(
+  a: Aggregate,
+  events: readonly EventRow[],
+  evalRow: RowEval,
+  asOf: number,
+): Record<string, RefValue> | null {
+  const p = a.shift!;
+  const counts = { b: new Map<string, number>(), d: new Map<string, number>() };
+  const detectionRows: { v: string; time: number }[] = [];
+  for (const r of events) {
+    if (r.time > asOf || !inWindow(a.window, r.time, asOf)) continue;
+    if (a.filter && evalRow(a.filter, r) !== true) continue;
+    const v = evalRow(a.arg!, r);
+    if (v === null) continue;
+    const w = inWindow(p.baseline, r.time, asOf)
+      ? 'b'
+      : inWindow(p.detection, r.time, asOf)
+        ? 'd'
+        : undefined;
+    if (!w) continue;
+    counts[w].set(v as string, (counts[w].get(v as string) ?? 0) + 1);
+    if (w === 'd') detectionRows.push({ v: v as string, time: r.time });
+  }
+  const dominant = (m: Map<string, number>) => {
+    let best: [string, number] | undefined;
+    let total = 0;
+    for (const [v, n] of m) {
+      total += n;
+      if (!best || n > best[1] || (n === best[1] && v < best[0])) best = [v, n];
+    }
+    return best ? { v: best[0], n: best[1], total } : undefined;
+  };
+  const b = dominant(counts.b);
+  const d = dominant(counts.d);
+  if (!b || !d) return null;
+  const sb = b.n / b.total;
+  const sd = d.n / d.total;
+  const changed =
+    b.total >= p.minEvents && d.total >= p.minEvents && sb >= p.minShare && sd >= p.minShare && b.v !== d.v;
+  const since = Math.min(...detectionRows.filter((x) => x.v === d.v).map((x) => x.time));
+  return {
+    changed,
+    from: changed ? b.v : null,
+    to: changed ? d.v : null,
+    since: changed ? since : null,
+    confidence: changed
+      ? Math.min(sb, sd) * Math.min(1, Math.min(b.total, d.total) / (2 * p.minEvents))
+      : null,
+  };
+}
