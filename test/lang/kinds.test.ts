@@ -4,7 +4,6 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closure } from '../../src/compile/plan.js';
 import type { RefValue } from '../../src/lang/functions.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import {
@@ -13,7 +12,6 @@ import {
   loadTables,
   micros,
   type ReferenceData,
-  type RefRow,
   referenceValues,
   sqlValues,
 } from './harness.js';
@@ -120,7 +118,6 @@ async function both(d: ReferenceData): Promise<Map<string | number, Record<strin
   const sql = await sqlValues(wh, program, T);
   const ref = referenceValues(program, d, T);
   expect(differences(program, sql, ref)).toEqual([]);
-  void closure;
   return ref;
 }
 
@@ -237,5 +234,3 @@ describe('SQL and reference agree on random worlds for every kind', () => {
     );
   });
 });
-
-export type { RefRow };
