@@ -5,6 +5,18 @@
  *   await generateWorld({ customers: 1000, months: 6, seed: 7, out: './world' });
  *   const result = await ingest('./world');
  */
+export { createApp } from './api/app.js';
+export {
+  createApiKey,
+  generateKey,
+  hashKey,
+  KeyRing,
+  keysFromEnv,
+  type Principal,
+  revokeApiKey,
+} from './api/keys.js';
+export { ROLE_PERMISSIONS } from './api/roles.js';
+export { type RunningServer, type ServeOptions, startServer } from './api/server.js';
 export { type CheckResult, checkProject } from './config/check.js';
 export { projectJsonSchema } from './config/json-schema.js';
 export {
@@ -27,9 +39,24 @@ export {
   ingest,
   RejectThresholdError,
 } from './ingest/ingest.js';
+export { listTags, type TagDetail, type TagSummary, tagDetail } from './online/catalog.js';
+export { loadStore } from './online/load.js';
+export { readSnapshot, snapshotPath, writeSnapshot } from './online/snapshot.js';
+export { type StoreProfile, TagStore } from './online/store.js';
+export { openStore, StoreHolder } from './online/store-holder.js';
 export { datasetsDir, packNames } from './packs/index.js';
 export { type DemoOptions, type DemoSummary, runDemo } from './project/demo.js';
 export { type InitOptions, type InitResult, initProject, templateNames } from './project/init.js';
+export { evaluateSegment } from './segments/evaluate.js';
+export { querySegment, type SegmentQueryResult } from './segments/query.js';
+export {
+  deleteSegment,
+  getSavedSegment,
+  listSavedSegments,
+  type SavedSegment,
+  saveSegment,
+} from './segments/saved.js';
+export { compileSegment, previewSegment, SegmentError, type SegmentPreview } from './segments/segment.js';
 export { formatProblem, type Problem, ProjectError, TagverseError } from './util/problems.js';
 export { VERSION } from './version.js';
 export { Warehouse } from './warehouse/warehouse.js';

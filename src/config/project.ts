@@ -9,6 +9,7 @@ import { type Problem, ProjectError } from '../util/problems.js';
 import { YamlFile } from '../util/yaml-locator.js';
 import { zodIssuesToProblems } from '../util/zod-problems.js';
 import {
+  type ApiRole,
   type ColumnType,
   type CsvOptions,
   DEFAULT_CATEGORIES,
@@ -68,6 +69,35 @@ export interface LookupSource extends SourceBase {
 }
 export type SourceConfig = EventsSource | ProfileSource | LookupSource;
 
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly role: ApiRole;
+  /** `sha256$<salt>$<hex>` */
+  readonly hash: string;
+  readonly name?: string;
+  readonly createdAt?: string;
+}
+
+export interface ApiLimits {
+  readonly maxBodyBytes: number;
+  readonly maxUrlLength: number;
+  readonly maxExpressionLength: number;
+  readonly maxExpressionDepth: number;
+  readonly queryTimeoutMs: number;
+  readonly requestsPerSecond: number;
+  readonly burst: number;
+}
+
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxUrlLength: 8192,
+  maxExpressionLength: 10_000,
+  maxExpressionDepth: 64,
+  queryTimeoutMs: 5000,
+  requestsPerSecond: 100,
+  burst: 200,
+};
+
 export interface ProjectConfig {
   /** Absolute project folder. */
   readonly dir: string;
@@ -86,6 +116,8 @@ export interface ProjectConfig {
   readonly settings: { readonly maxRejectRatio: number; readonly asOf: string };
   readonly categories: readonly { name: string; description?: string; owner?: string }[];
   readonly sources: ReadonlyMap<string, SourceConfig>;
+  /** The HTTP API: keys (hashed) and limits, defaults applied. */
+  readonly api: { readonly keys: readonly ApiKeyRecord[]; readonly limits: ApiLimits };
 }
 
 export interface LoadResult {
@@ -305,5 +337,29 @@ function resolve(input: ProjectConfigInput, dir: string, file: string): ProjectC
     },
     categories: input.categories ?? DEFAULT_CATEGORIES.map((c) => ({ ...c })),
     sources,
+    api: resolveApi(input.api),
+  };
+}
+
+function resolveApi(api: ProjectConfigInput['api']): ProjectConfig['api'] {
+  const l = api?.limits ?? {};
+  const d = DEFAULT_API_LIMITS;
+  return {
+    keys: (api?.keys ?? []).map((k) => ({
+      id: k.id,
+      role: k.role,
+      hash: k.hash,
+      ...(k.name !== undefined ? { name: k.name } : {}),
+      ...(k.created_at !== undefined ? { createdAt: k.created_at } : {}),
+    })),
+    limits: {
+      maxBodyBytes: l.max_body_bytes ?? d.maxBodyBytes,
+      maxUrlLength: l.max_url_length ?? d.maxUrlLength,
+      maxExpressionLength: l.max_expression_length ?? d.maxExpressionLength,
+      maxExpressionDepth: l.max_expression_depth ?? d.maxExpressionDepth,
+      queryTimeoutMs: l.query_timeout_ms ?? d.queryTimeoutMs,
+      requestsPerSecond: l.requests_per_second ?? d.requestsPerSecond,
+      burst: l.burst ?? d.burst,
+    },
   };
 }

@@ -162,6 +162,77 @@ export const DEFAULT_CATEGORIES = [
   { name: 'condition', description: 'What is true of the entity now: life stage, life events, status.' },
 ] as const;
 
+/** Roles of API keys: what a key may do on the HTTP API (docs/api.md has the full table). */
+export const API_ROLES = ['admin', 'editor', 'viewer', 'ingest'] as const;
+export type ApiRole = (typeof API_ROLES)[number];
+
+const ApiKeySchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[a-z0-9]{6,32}$/, 'a key id is 6 to 32 lowercase letters or digits')
+      .describe('Public id of the key (the part after tvk_ in the key).'),
+    role: z.enum(API_ROLES).describe('What the key may do: admin, editor, viewer or ingest.'),
+    hash: z
+      .string()
+      .regex(
+        /^sha256\$[A-Za-z0-9_-]{16,}\$[0-9a-f]{64}$/,
+        'a key hash looks like sha256$<salt>$<64 hex digits>',
+      )
+      .describe(
+        'Salted SHA-256 of the key, written by `tagverse keys create`; the key itself is never stored.',
+      ),
+    name: z.string().optional().describe('Who or what uses the key.'),
+    created_at: z.string().optional(),
+  })
+  .describe('An API key, stored hashed.');
+
+const ApiSchema = z
+  .strictObject({
+    keys: z.array(ApiKeySchema).optional().describe('API keys (also read from TAGVERSE_API_KEYS).'),
+    limits: z
+      .strictObject({
+        max_body_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .optional()
+          .describe('Largest request body (default 1 MiB).'),
+        max_url_length: z.number().int().min(256).optional().describe('Longest request URL (default 8192).'),
+        max_expression_length: z
+          .number()
+          .int()
+          .min(16)
+          .optional()
+          .describe('Longest segment expression, in characters (default 10000).'),
+        max_expression_depth: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('Deepest parenthesis nesting of a segment expression (default 64).'),
+        query_timeout_ms: z
+          .number()
+          .int()
+          .min(10)
+          .optional()
+          .describe('Time allowed to one segment evaluation or warehouse query (default 5000).'),
+        requests_per_second: z
+          .number()
+          .positive()
+          .optional()
+          .describe('Sustained requests per second per API key (default 100).'),
+        burst: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('Requests a key may make at once above the rate (default 200).'),
+      })
+      .optional(),
+  })
+  .describe('The HTTP API (tagverse serve): keys, roles and limits.');
+
 export const ProjectConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -213,6 +284,7 @@ export const ProjectConfigSchema = z
       .array(CategorySchema)
       .optional()
       .describe('Tag taxonomy. Default: behavior, preference, condition.'),
+    api: ApiSchema.optional(),
     sources: z
       .record(identifier('A source name'), SourceSchema)
       .refine((s) => Object.keys(s).length > 0, { message: 'at least one source is needed' })

@@ -1,0 +1,89 @@
+/**
+ * `tagverse serve`: load the store, listen on host:port (default 127.0.0.1:8080), watch the warehouse
+ * for new builds, and stop cleanly.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve as listen } from '@hono/node-server';
+import { type ProjectConfig, requireProject } from '../config/project.js';
+import { StoreHolder } from '../online/store-holder.js';
+import { createApp } from './app.js';
+import { KeyRing, keysFromEnv } from './keys.js';
+
+export interface ServeOptions {
+  /** Port to listen on (default 8080; 0 picks a free one). */
+  readonly port?: number;
+  /** Interface to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Watch the warehouse and reload after a build (default true). */
+  readonly watch?: boolean;
+  /** How often to look at the warehouse file, in ms (default 2000). */
+  readonly watchIntervalMs?: number;
+  /** Use the snapshot file (default true). */
+  readonly snapshot?: boolean;
+  /** Environment to read TAGVERSE_API_KEYS from (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  readonly holder: StoreHolder;
+  /** Keys the server accepts. */
+  readonly keyCount: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Start the API server for a project.
+ * @example
+ *   const server = await startServer('./world', { port: 0 });
+ *   console.log(server.url); // http://127.0.0.1:43117
+ *   await server.close();
+ */
+export async function startServer(
+  project: ProjectConfig | string,
+  opts: ServeOptions = {},
+): Promise<RunningServer> {
+  const config = typeof project === 'string' ? requireProject(project) : project;
+  const log = opts.log ?? (() => {});
+  const holder = await StoreHolder.open(config, {
+    ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
+    log,
+  });
+  const keys = new KeyRing([...config.api.keys, ...keysFromEnv((opts.env ?? process.env).TAGVERSE_API_KEYS)]);
+  if (keys.size === 0)
+    log('no API keys are configured: every /v1 request will be refused (tagverse keys create --role admin)');
+  const { app } = createApp({ config, holder, keys, limits: config.api.limits });
+  const host = opts.host ?? '127.0.0.1';
+  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
+    const s = listen({ fetch: app.fetch, port: opts.port ?? 8080, hostname: host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Slow or stuck clients cannot hold a connection forever.
+  const http = server as import('node:http').Server;
+  http.requestTimeout = 30_000;
+  http.headersTimeout = 10_000;
+  http.keepAliveTimeout = 5_000;
+  const port = (server.address() as AddressInfo).port;
+  if (opts.watch ?? true) holder.watch(opts.watchIntervalMs);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log(
+    `serving ${holder.current.size} entities x ${holder.current.tags.size} tags (build ${holder.current.info.buildId}) at ${url}`,
+  );
+  return {
+    url,
+    port,
+    host,
+    holder,
+    keyCount: keys.size,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        holder.stop();
+        http.closeAllConnections?.();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,348 @@
+/**
+ * Columns of the online store: one typed array per tag (or profile attribute), indexed by the dense
+ * entity ordinal, with the bitmap indexes segments are answered from.
+ *
+ * | kind    | values                                  | indexes                                     |
+ * |---------|-----------------------------------------|---------------------------------------------|
+ * | boolean | Uint8Array: 0, 1, NULL_BOOL             | true-set and false-set bitmaps              |
+ * | number  | Float64Array, NaN = null (also time/date) | ordinals sorted by value, in buckets with a bitmap each |
+ * | string  | Int32Array of dictionary codes, -1 = null | one bitmap per distinct value              |
+ * | list    | offsets + item codes + scores           | one bitmap per value (entities whose list has it) |
+ *
+ * Times are epoch microseconds and dates days since 1970-01-01, like the reference evaluator, so a
+ * column value feeds `evalExpr` unchanged.
+ *
+ * Index bitmaps are shared: query code never mutates a bitmap it did not create (use the static
+ * `Bitmap.and/or/andNot`, not the `...InPlace` methods, on anything that came from a column).
+ */
+import type { ListItem, RefValue } from '../lang/functions.js';
+import { Bitmap, bitmapOf } from './bitmap.js';
+
+/** Entities per bucket of a numeric index: a range query ORs whole buckets and scans at most two. */
+export const BUCKET_SIZE = 16_384;
+export const NULL_BOOL = 255;
+
+export type NumericValueType = 'number' | 'time' | 'date';
+
+export interface BooleanColumn {
+  readonly kind: 'boolean';
+  readonly valueType: 'boolean';
+  readonly values: Uint8Array;
+  readonly trueSet: Bitmap;
+  readonly falseSet: Bitmap;
+}
+
+export interface NumberColumn {
+  readonly kind: 'number';
+  readonly valueType: NumericValueType;
+  readonly values: Float64Array;
+  readonly nonNull: Bitmap;
+  /** Ordinals of the non-null values, ascending by value (ties by ordinal). */
+  readonly sorted: Uint32Array;
+  /** buckets[k] = the ordinals sorted[k * BUCKET_SIZE, (k + 1) * BUCKET_SIZE) as a bitmap. */
+  readonly buckets: readonly Bitmap[];
+}
+
+export interface StringColumn {
+  readonly kind: 'string';
+  readonly valueType: 'string';
+  readonly dict: readonly string[];
+  readonly codeOf: ReadonlyMap<string, number>;
+  readonly codes: Int32Array;
+  /** sets[code] = entities with that value. */
+  readonly sets: readonly Bitmap[];
+  readonly nonNull: Bitmap;
+}
+
+export interface ListColumn {
+  readonly kind: 'list';
+  readonly valueType: 'list';
+  readonly dict: readonly string[];
+  readonly codeOf: ReadonlyMap<string, number>;
+  /** Items of entity i are items[offsets[i], offsets[i + 1]). */
+  readonly offsets: Uint32Array;
+  readonly items: Uint32Array;
+  readonly scores: Float64Array;
+  /** sets[code] = entities whose list contains the value. */
+  readonly sets: readonly Bitmap[];
+  /** Entities whose list is not null (an empty list is not null). */
+  readonly nonNull: Bitmap;
+}
+
+export type Column = BooleanColumn | NumberColumn | StringColumn | ListColumn;
+
+/** Ordinals where `pred` holds, ascending. */
+function ordinalsWhere(n: number, pred: (i: number) => boolean): Uint32Array {
+  let count = 0;
+  for (let i = 0; i < n; i++) if (pred(i)) count++;
+  const out = new Uint32Array(count);
+  let j = 0;
+  for (let i = 0; i < n; i++) if (pred(i)) out[j++] = i;
+  return out;
+}
+
+function sortedBitmap(ordinals: Uint32Array): Bitmap {
+  const b = new Bitmap();
+  b.addMany(ordinals);
+  b.runOptimize();
+  return b;
+}
+
+export function booleanColumn(values: Uint8Array): BooleanColumn {
+  return {
+    kind: 'boolean',
+    valueType: 'boolean',
+    values,
+    trueSet: sortedBitmap(ordinalsWhere(values.length, (i) => values[i] === 1)),
+    falseSet: sortedBitmap(ordinalsWhere(values.length, (i) => values[i] === 0)),
+  };
+}
+
+/** Sort the non-null ordinals by value and cut them into bucket bitmaps. */
+export function numberColumn(valueType: NumericValueType, values: Float64Array): NumberColumn {
+  const nonNullOrds = ordinalsWhere(values.length, (i) => !Number.isNaN(values[i]!));
+  const sorted = sortByValue(nonNullOrds, values);
+  return {
+    kind: 'number',
+    valueType,
+    values,
+    nonNull: sortedBitmap(nonNullOrds),
+    sorted,
+    buckets: buckets(sorted),
+  };
+}
+
+/**
+ * Ordinals ascending by value, ties by ordinal. Sorting (value, ordinal) pairs packed in one
+ * Float64Array pass would lose precision, so sort ranks: a comparator sort over indices.
+ */
+function sortByValue(ordinals: Uint32Array, values: Float64Array): Uint32Array {
+  const out = ordinals.slice();
+  out.sort((a, b) => values[a]! - values[b]! || a - b);
+  return out;
+}
+
+export function buckets(sorted: Uint32Array): Bitmap[] {
+  const out: Bitmap[] = [];
+  for (let start = 0; start < sorted.length; start += BUCKET_SIZE) {
+    out.push(bitmapOf(sorted.subarray(start, start + BUCKET_SIZE)));
+  }
+  return out;
+}
+
+/** Bitmaps per dictionary code, from codes per entity (a counting sort keeps ordinals ascending). */
+function setsOfCodes(codes: Int32Array | Uint32Array, dictSize: number, owner?: Uint32Array): Bitmap[] {
+  const counts = new Uint32Array(dictSize + 1);
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i]!;
+    if (c >= 0) counts[c + 1]!++;
+  }
+  for (let c = 0; c < dictSize; c++) counts[c + 1]! += counts[c]!;
+  const starts = counts.slice();
+  const byCode = new Uint32Array(counts[dictSize]!);
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i]!;
+    if (c >= 0) byCode[starts[c]!++] = owner ? owner[i]! : i;
+  }
+  const sets: Bitmap[] = [];
+  for (let c = 0; c < dictSize; c++) {
+    const b = new Bitmap();
+    b.addMany(byCode.subarray(counts[c]!, counts[c + 1]!));
+    b.runOptimize();
+    sets.push(b);
+  }
+  return sets;
+}
+
+export function stringColumn(dict: readonly string[], codes: Int32Array): StringColumn {
+  return {
+    kind: 'string',
+    valueType: 'string',
+    dict,
+    codeOf: new Map(dict.map((v, i) => [v, i])),
+    codes,
+    sets: setsOfCodes(codes, dict.length),
+    nonNull: sortedBitmap(ordinalsWhere(codes.length, (i) => codes[i]! >= 0)),
+  };
+}
+
+export function listColumn(
+  dict: readonly string[],
+  offsets: Uint32Array,
+  items: Uint32Array,
+  scores: Float64Array,
+  nonNull: Bitmap,
+): ListColumn {
+  // The entity owning each item, for the per-value bitmaps (an entity listing a value twice is one member).
+  const owner = new Uint32Array(items.length);
+  for (let e = 0; e + 1 < offsets.length; e++) owner.fill(e, offsets[e]!, offsets[e + 1]!);
+  const sets = setsOfCodes(items, dict.length, owner);
+  return {
+    kind: 'list',
+    valueType: 'list',
+    dict,
+    codeOf: new Map(dict.map((v, i) => [v, i])),
+    offsets,
+    items,
+    scores,
+    sets,
+    nonNull,
+  };
+}
+
+/** The value of `ordinal` in the reference evaluator's representation (see functions.ts). */
+export function refValue(col: Column, ordinal: number): RefValue {
+  switch (col.kind) {
+    case 'boolean': {
+      const v = col.values[ordinal]!;
+      return v === NULL_BOOL ? null : v === 1;
+    }
+    case 'number': {
+      const v = col.values[ordinal]!;
+      return Number.isNaN(v) ? null : v;
+    }
+    case 'string': {
+      const c = col.codes[ordinal]!;
+      return c < 0 ? null : col.dict[c]!;
+    }
+    case 'list':
+      return listItems(col, ordinal);
+  }
+}
+
+function listItems(col: ListColumn, ordinal: number): ListItem[] | null {
+  if (!col.nonNull.has(ordinal)) return null;
+  const out: ListItem[] = [];
+  for (let k = col.offsets[ordinal]!; k < col.offsets[ordinal + 1]!; k++) {
+    out.push({ value: col.dict[col.items[k]!]!, score: col.scores[k]! });
+  }
+  return out;
+}
+
+/** A JSON value for the API: times as ISO 8601 (UTC), dates as YYYY-MM-DD. */
+export function jsonValue(col: Column, ordinal: number): unknown {
+  if (col.kind === 'number') {
+    const v = col.values[ordinal]!;
+    if (Number.isNaN(v)) return null;
+    if (col.valueType === 'time') return isoFromMicros(v);
+    if (col.valueType === 'date') return new Date(v * 86_400_000).toISOString().slice(0, 10);
+    return v;
+  }
+  return refValue(col, ordinal);
+}
+
+/** JSON text of dictionary values, escaped once per column (profile JSON is hot). */
+const quotedDicts = new WeakMap<readonly string[], string[]>();
+function quoted(dict: readonly string[]): string[] {
+  let q = quotedDicts.get(dict);
+  if (!q) {
+    q = dict.map((v) => JSON.stringify(v));
+    quotedDicts.set(dict, q);
+  }
+  return q;
+}
+
+/** `JSON.stringify(jsonValue(col, ordinal))`, without building the value first. */
+export function jsonText(col: Column, ordinal: number): string {
+  switch (col.kind) {
+    case 'boolean': {
+      const v = col.values[ordinal]!;
+      return v === NULL_BOOL ? 'null' : v === 1 ? 'true' : 'false';
+    }
+    case 'number': {
+      const v = col.values[ordinal]!;
+      if (Number.isNaN(v)) return 'null';
+      if (col.valueType === 'number') return Number.isFinite(v) ? String(v) : 'null';
+      return JSON.stringify(jsonValue(col, ordinal));
+    }
+    case 'string': {
+      const c = col.codes[ordinal]!;
+      return c < 0 ? 'null' : quoted(col.dict)[c]!;
+    }
+    case 'list': {
+      if (!col.nonNull.has(ordinal)) return 'null';
+      const q = quoted(col.dict);
+      let out = '[';
+      for (let k = col.offsets[ordinal]!; k < col.offsets[ordinal + 1]!; k++) {
+        const score = col.scores[k]!;
+        out += `${k > col.offsets[ordinal]! ? ',' : ''}{"value":${q[col.items[k]!]},"score":${Number.isFinite(score) ? String(score) : 'null'}}`;
+      }
+      return `${out}]`;
+    }
+  }
+}
+
+export function isoFromMicros(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}
+
+/** Entities per value of a column, for catalog histograms. */
+export function valueCounts(col: StringColumn | ListColumn, top: number): { value: string; count: number }[] {
+  return col.dict
+    .map((value, code) => ({ value, count: col.sets[code]!.size }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1))
+    .slice(0, top);
+}
+
+/** The first index of `sorted` whose value is >= c (strict: > c). */
+export function lowerBound(col: NumberColumn, c: number, strict: boolean): number {
+  let lo = 0;
+  let hi = col.sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = col.values[col.sorted[mid]!]!;
+    if (strict ? v <= c : v < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The bitmap of sorted[start, end): whole buckets ORed, the partial ones at the edges scanned. */
+export function sortedRange(col: NumberColumn, start: number, end: number): Bitmap {
+  if (end <= start) return new Bitmap();
+  const parts: Bitmap[] = [];
+  let i = start;
+  while (i < end) {
+    const k = Math.floor(i / BUCKET_SIZE);
+    const bucketStart = k * BUCKET_SIZE;
+    const bucketEnd = Math.min(bucketStart + BUCKET_SIZE, col.sorted.length);
+    const stop = Math.min(bucketEnd, end);
+    if (i === bucketStart && stop === bucketEnd) parts.push(col.buckets[k]!);
+    else parts.push(bitmapOf(col.sorted.subarray(i, stop)));
+    i = stop;
+  }
+  return parts.length === 1 ? parts[0]! : Bitmap.orMany(parts);
+}
+
+export type RangeOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+/** Entities whose value `op c` is true (nulls are never in it). */
+export function numberRange(col: NumberColumn, op: RangeOp, c: number): Bitmap {
+  const n = col.sorted.length;
+  switch (op) {
+    case '>':
+      return sortedRange(col, lowerBound(col, c, true), n);
+    case '>=':
+      return sortedRange(col, lowerBound(col, c, false), n);
+    case '<':
+      return sortedRange(col, 0, lowerBound(col, c, false));
+    case '<=':
+      return sortedRange(col, 0, lowerBound(col, c, true));
+    case '=':
+      return sortedRange(col, lowerBound(col, c, false), lowerBound(col, c, true));
+    case '!=':
+      return Bitmap.andNot(col.nonNull, numberRange(col, '=', c));
+  }
+}
+
+/** Entities in a string column whose value `op c` is true (by UTF-16 code units, like the reference). */
+export function stringRange(col: StringColumn, op: RangeOp, c: string): Bitmap {
+  if (op === '=') {
+    const code = col.codeOf.get(c);
+    return code === undefined ? new Bitmap() : col.sets[code]!;
+  }
+  if (op === '!=') return Bitmap.andNot(col.nonNull, stringRange(col, '=', c));
+  const test = (v: string) => (op === '<' ? v < c : op === '<=' ? v <= c : op === '>' ? v > c : v >= c);
+  const parts = col.dict.flatMap((v, code) => (test(v) ? [col.sets[code]!] : []));
+  return parts.length === 0 ? new Bitmap() : Bitmap.orMany(parts);
+}

@@ -1,0 +1,252 @@
+/**
+ * The online tag store: every entity's latest tag values (and profile attributes) in typed columns
+ * indexed by a dense ordinal, with bitmap indexes for segments. A store is immutable once built: a
+ * reload builds a whole new store and swaps one reference (store-holder.ts), so a reader holding a
+ * store never sees half a build.
+ */
+import { createHash } from 'node:crypto';
+import type { TagCoverage } from '../engine/build.js';
+import type { TagProgram, TagType, ValueType } from '../lang/ir.js';
+import type { ColumnValueType, SourceSchema, SourceSchemas } from '../lang/schemas.js';
+import { TagverseError } from '../util/problems.js';
+import { type Bitmap, fullBitmap } from './bitmap.js';
+import { type Column, jsonText, jsonValue } from './columns.js';
+
+/** What a store was loaded from and when. */
+export interface StoreInfo {
+  readonly project: string;
+  readonly entityName: string;
+  /** The latest build in the warehouse when the store was loaded (0: none recorded). */
+  readonly buildId: number;
+  /** As-of time of that build (epoch microseconds), the `as_of` of segment expressions. */
+  readonly asOfMicros: number;
+  readonly loadedFrom: 'warehouse' | 'snapshot';
+  readonly loadedAt: string;
+  readonly loadMs: number;
+}
+
+/** Catalog facts about a tag, from its checked definition. */
+export interface TagMeta {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly category: string;
+  readonly owner: string;
+  readonly status: string;
+  readonly type: TagType;
+  readonly kind: string;
+  readonly dependsOn: readonly string[];
+  readonly definition: Readonly<Record<string, unknown>>;
+  /** A short hash of the definition: changes whenever the definition does. */
+  readonly version: string;
+}
+
+/** Serializable form of SourceSchemas (a snapshot carries it, so a restart needs no warehouse). */
+export interface SchemaJson {
+  readonly name: string;
+  readonly kind: SourceSchema['kind'];
+  readonly columns: readonly (readonly [string, ColumnValueType])[];
+  readonly entityKey?: string;
+  readonly timeColumn?: string;
+}
+
+export function schemasToJson(s: SourceSchemas): SchemaJson[] {
+  return [...s.values()].map((x) => ({ ...x, columns: [...x.columns.entries()] }));
+}
+
+export function schemasFromJson(s: readonly SchemaJson[]): SourceSchemas {
+  return new Map(s.map((x) => [x.name, { ...x, columns: new Map(x.columns) }]));
+}
+
+export interface ProfileValue {
+  readonly name: string;
+  readonly title: string;
+  readonly type: string;
+  readonly value: unknown;
+}
+
+/** An entity's tags grouped by category: the same shape as `tagverse profile --json`. */
+export interface StoreProfile {
+  readonly entityId: string;
+  readonly asOf: string;
+  readonly source: 'current' | 'history';
+  readonly buildId: number;
+  readonly categories: Readonly<Record<string, readonly ProfileValue[]>>;
+}
+
+export interface ProfileSelection {
+  /** Only these tags (unknown names are an error). */
+  readonly tags?: readonly string[];
+  /** Only tags of this category. */
+  readonly category?: string;
+}
+
+interface ProfileField {
+  readonly name: string;
+  readonly title: string;
+  readonly type: string;
+  readonly category: string;
+  readonly col: Column;
+  /** `{"name":...,"title":...,"type":...,"value":` for profileJson. */
+  readonly head: string;
+}
+
+export interface StoreParts {
+  readonly ids: readonly string[];
+  readonly tags: ReadonlyMap<string, Column>;
+  /** Profile attributes by `source.column`. */
+  readonly profiles: ReadonlyMap<string, Column>;
+  readonly program: TagProgram;
+  readonly schemas: SourceSchemas;
+  readonly categories: readonly string[];
+  readonly coverage: readonly TagCoverage[];
+  readonly info: StoreInfo;
+}
+
+export function tagVersion(definition: Readonly<Record<string, unknown>>): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 12);
+}
+
+export class TagStore {
+  readonly ids: readonly string[];
+  readonly tags: ReadonlyMap<string, Column>;
+  readonly profiles: ReadonlyMap<string, Column>;
+  readonly program: TagProgram;
+  readonly schemas: SourceSchemas;
+  readonly categories: readonly string[];
+  readonly coverage: readonly TagCoverage[];
+  readonly info: StoreInfo;
+  /** Every entity: the universe segments complement against. */
+  readonly all: Bitmap;
+  readonly meta: ReadonlyMap<string, TagMeta>;
+  private readonly ordinals: Map<string, number>;
+  private readonly asOfIso: string;
+  /** Tags in catalog order with what a profile prints, resolved once (profile lookups are hot). */
+  private readonly fields: readonly ProfileField[];
+  private readonly fieldOf: ReadonlyMap<string, ProfileField>;
+
+  constructor(parts: StoreParts) {
+    this.ids = parts.ids;
+    this.tags = parts.tags;
+    this.profiles = parts.profiles;
+    this.program = parts.program;
+    this.schemas = parts.schemas;
+    this.categories = parts.categories;
+    this.coverage = parts.coverage;
+    this.info = parts.info;
+    this.all = fullBitmap(parts.ids.length);
+    this.ordinals = new Map();
+    for (let i = 0; i < parts.ids.length; i++) this.ordinals.set(parts.ids[i]!, i);
+    this.meta = new Map(
+      parts.program.tags.map((t) => [
+        t.name as string,
+        {
+          name: t.name,
+          title: t.title,
+          description: t.description,
+          category: t.category,
+          owner: t.owner,
+          status: t.status,
+          type: t.type,
+          kind: t.kind,
+          dependsOn: [...t.dependsOn],
+          definition: t.definition,
+          version: tagVersion(t.definition),
+        },
+      ]),
+    );
+    this.asOfIso = new Date(Math.floor(parts.info.asOfMicros / 1000)).toISOString();
+    this.fields = parts.program.tags.flatMap((t) => {
+      const col = parts.tags.get(t.name);
+      const head = `{"name":${JSON.stringify(t.name)},"title":${JSON.stringify(t.title)},"type":${JSON.stringify(t.type)},"value":`;
+      return col ? [{ name: t.name, title: t.title, type: t.type, category: t.category, col, head }] : [];
+    });
+    this.fieldOf = new Map(this.fields.map((f) => [f.name, f]));
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  ordinal(id: string): number | undefined {
+    return this.ordinals.get(id);
+  }
+
+  /** The value type of a tag as expressions see it. */
+  tagValueType(name: string): ValueType | undefined {
+    return this.tags.get(name)?.valueType;
+  }
+
+  /**
+   * An entity's current tag values, grouped by category in catalog order.
+   * @example
+   *   const p = store.profile('C0000042', { category: 'preference' });
+   */
+  profile(id: string, sel: ProfileSelection = {}): StoreProfile {
+    const ord = this.ordinals.get(id);
+    if (ord === undefined) {
+      throw new TagverseError(
+        'profile.unknown_entity',
+        `no ${this.info.entityName} '${id}' in the served tags`,
+      );
+    }
+    const categories: Record<string, ProfileValue[]> = {};
+    const add = (f: ProfileField) => {
+      let list = categories[f.category];
+      if (list === undefined) {
+        list = [];
+        categories[f.category] = list;
+      }
+      list.push({ name: f.name, title: f.title, type: f.type, value: jsonValue(f.col, ord) });
+    };
+    if (sel.tags) {
+      for (const name of sel.tags) {
+        const f = this.fieldOf.get(name);
+        if (!f) throw new TagverseError('profile.unknown_tag', `unknown tag '${name}'`);
+        add(f);
+      }
+    } else {
+      if (sel.category === undefined) for (const c of this.categories) categories[c] = [];
+      else if (!this.categories.includes(sel.category)) {
+        throw new TagverseError(
+          'profile.unknown_category',
+          `unknown category '${sel.category}' (categories: ${this.categories.join(', ')})`,
+        );
+      } else categories[sel.category] = [];
+      for (const f of this.fields) if (sel.category === undefined || f.category === sel.category) add(f);
+    }
+    return { entityId: id, asOf: this.asOfIso, source: 'current', buildId: this.info.buildId, categories };
+  }
+
+  /**
+   * The same profile as `profile()`, as JSON text written straight from the columns (no objects per
+   * tag, no JSON.stringify): what the HTTP API sends. `JSON.parse(store.profileJson(id))` deep-equals
+   * `store.profile(id)`.
+   */
+  profileJson(id: string, sel: ProfileSelection = {}): string {
+    const ord = this.ordinals.get(id);
+    if (ord === undefined) this.profile(id, sel); // throws the same errors
+    const o = ord as number;
+    const groups = new Map<string, string>();
+    const add = (f: ProfileField) => {
+      const prev = groups.get(f.category);
+      const item = f.head + jsonText(f.col, o) + '}';
+      groups.set(f.category, prev === undefined || prev === '' ? item : `${prev},${item}`);
+    };
+    if (sel.tags) {
+      for (const name of sel.tags) {
+        const f = this.fieldOf.get(name);
+        if (!f) this.profile(id, sel);
+        add(f!);
+      }
+    } else {
+      if (sel.category === undefined) for (const c of this.categories) groups.set(c, '');
+      else if (!this.categories.includes(sel.category)) this.profile(id, sel);
+      else groups.set(sel.category, '');
+      for (const f of this.fields) if (sel.category === undefined || f.category === sel.category) add(f);
+    }
+    let cats = '';
+    for (const [c, items] of groups) cats += `${cats === '' ? '' : ','}${JSON.stringify(c)}:[${items}]`;
+    return `{"entityId":${JSON.stringify(id)},"asOf":"${this.asOfIso}","source":"current","buildId":${this.info.buildId},"categories":{${cats}}}`;
+  }
+}

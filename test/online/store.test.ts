@@ -1,0 +1,199 @@
+import { statSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ProjectConfig, requireProject } from '../../src/config/project.js';
+import { build } from '../../src/engine/build.js';
+import { Bitmap } from '../../src/online/bitmap.js';
+import {
+  BUCKET_SIZE,
+  jsonValue,
+  numberColumn,
+  numberRange,
+  type RangeOp,
+  refValue,
+} from '../../src/online/columns.js';
+import { loadStore } from '../../src/online/load.js';
+import { readSnapshot, snapshotKey, snapshotPath, writeSnapshot } from '../../src/online/snapshot.js';
+import type { TagStore } from '../../src/online/store.js';
+import { openStore, StoreHolder } from '../../src/online/store-holder.js';
+import { query } from '../helpers.js';
+import { builtFixture, CUSTOMERS, prng } from './fixture.js';
+
+let dir: string;
+let config: ProjectConfig;
+let store: TagStore;
+
+beforeAll(async () => {
+  dir = await builtFixture();
+  config = requireProject(dir);
+  store = await loadStore(config);
+});
+
+/** tags.current rendered the way the store renders values (times ISO, lists as {value, score}). */
+async function currentRows(): Promise<Map<string, Record<string, unknown>>> {
+  const rows = await query(config.engine.path, 'SELECT * FROM tags.current ORDER BY entity_id');
+  return new Map(rows.map((r) => [String(r.entity_id), r]));
+}
+
+describe('the online store', () => {
+  it('holds every built entity, in entity id order, with dense ordinals', () => {
+    expect(store.size).toBe(CUSTOMERS);
+    expect(store.ids[0]).toBe('C0001');
+    expect(store.ids[CUSTOMERS - 1]).toBe('C0400');
+    expect(store.ordinal('C0042')).toBe(41);
+    expect(store.ordinal('nobody')).toBeUndefined();
+  });
+
+  it('serves exactly the values in tags.current, for every entity and every tag', async () => {
+    const rows = await currentRows();
+    let nulls = 0;
+    for (const id of store.ids) {
+      const row = rows.get(id)!;
+      const p = store.profile(id);
+      for (const list of Object.values(p.categories)) {
+        for (const t of list) {
+          const expected = row[t.name] ?? null;
+          if (expected === null) nulls++;
+          expect(t.value, `${id}.${t.name}`).toEqual(expected);
+        }
+      }
+    }
+    expect(nulls).toBeGreaterThan(100); // customers without payments: null avg, share, category, time
+  });
+
+  it('writes the same profile as JSON text straight from the columns', () => {
+    for (const id of store.ids) {
+      expect(JSON.parse(store.profileJson(id))).toEqual(store.profile(id));
+      expect(JSON.parse(store.profileJson(id, { category: 'preference' }))).toEqual(
+        store.profile(id, { category: 'preference' }),
+      );
+      const tags = ['top_categories', 'last_seen', 'online_lover'];
+      expect(JSON.parse(store.profileJson(id, { tags }))).toEqual(store.profile(id, { tags }));
+    }
+    expect(() => store.profileJson('C0001', { tags: ['nope'] })).toThrow(/unknown tag 'nope'/);
+    expect(() => store.profileJson('nobody')).toThrow(/no customer 'nobody'/);
+  });
+
+  it('reads profile attributes joined by entity id, nulls included', async () => {
+    const rows = await query<{ customer_id: string; region: string | null; age: number | null }>(
+      config.engine.path,
+      'SELECT customer_id, region, age FROM main.customers',
+    );
+    for (const r of rows) {
+      const ord = store.ordinal(r.customer_id)!;
+      expect(refValue(store.profiles.get('customers.region')!, ord)).toBe(r.region);
+      expect(refValue(store.profiles.get('customers.age')!, ord)).toBe(r.age);
+    }
+  });
+
+  it('selects tags by name or by category, and names unknown ones', () => {
+    const p = store.profile('C0001', { tags: ['spend_90d', 'favourite_category'] });
+    expect(
+      Object.values(p.categories)
+        .flat()
+        .map((t) => t.name),
+    ).toEqual(['spend_90d', 'favourite_category']);
+    const pref = store.profile('C0001', { category: 'preference' });
+    expect(Object.keys(pref.categories)).toEqual(['preference']);
+    expect(
+      pref.categories.preference!.every((t) =>
+        ['online_share', 'online_lover', 'favourite_category', 'top_categories'].includes(t.name),
+      ),
+    ).toBe(true);
+    expect(() => store.profile('C0001', { tags: ['spend_9d'] })).toThrow(/unknown tag 'spend_9d'/);
+    expect(() => store.profile('C0001', { category: 'hobby' })).toThrow(/unknown category 'hobby'/);
+    expect(() => store.profile('X')).toThrow(/no customer 'X'/);
+  });
+
+  it('writes a snapshot that reads back into an identical store', () => {
+    const file = snapshotPath(config.engine.path);
+    writeSnapshot(store, 'k-test', file);
+    expect(snapshotKey(file)).toBe('k-test');
+    const { store: back } = readSnapshot(file);
+    expect(back.info.loadedFrom).toBe('snapshot');
+    expect(back.ids).toEqual(store.ids);
+    for (const [name, col] of store.tags) {
+      const other = back.tags.get(name)!;
+      for (let i = 0; i < store.size; i++) expect(jsonValue(other, i)).toEqual(jsonValue(col, i));
+    }
+    for (const [name, col] of store.profiles) {
+      const other = back.profiles.get(name)!;
+      for (let i = 0; i < store.size; i++) expect(refValue(other, i)).toEqual(refValue(col, i));
+    }
+    expect(back.program.tags.map((t) => t.name)).toEqual(store.program.tags.map((t) => t.name));
+  });
+
+  it('starts from the snapshot when it holds the latest build, and from the warehouse after a new build', async () => {
+    const first = await openStore(config);
+    const again = await openStore(config);
+    expect(again.store.info.loadedFrom).toBe('snapshot');
+    expect(again.key).toBe(first.key);
+    const mtime = statSync(snapshotPath(config.engine.path)).mtimeMs;
+    await build(dir, { asOf: '2025-05-31' });
+    const fresh = await openStore(config);
+    expect(fresh.store.info.loadedFrom).toBe('warehouse');
+    expect(fresh.key).not.toBe(first.key);
+    expect(statSync(snapshotPath(config.engine.path)).mtimeMs).toBeGreaterThan(mtime);
+    // Restore the June build for the other tests.
+    await build(dir, { asOf: '2025-06-30' });
+  });
+
+  it('reloads atomically: a reader keeps its whole store while a new build is swapped in', async () => {
+    const holder = await StoreHolder.open(config, { snapshot: false });
+    const before = holder.current;
+    const spendBefore = before.profile('C0001', { tags: ['spend_90d'] }).categories.behavior![0]!.value;
+    expect((await holder.reload()).reloaded).toBe(false);
+    await build(dir, { asOf: '2025-04-30' });
+    const r = await holder.reload();
+    expect(r.reloaded).toBe(true);
+    expect(holder.current).not.toBe(before);
+    expect(holder.current.info.buildId).toBeGreaterThan(before.info.buildId);
+    // The old store is untouched: in-flight requests finish on the build they started with.
+    expect(before.profile('C0001', { tags: ['spend_90d'] }).categories.behavior![0]!.value).toBe(spendBefore);
+    const rows = await currentRows();
+    for (const id of ['C0001', 'C0002', 'C0100']) {
+      expect(holder.current.profile(id, { tags: ['spend_90d'] }).categories.behavior![0]!.value).toBe(
+        rows.get(id)!.spend_90d,
+      );
+    }
+    await build(dir, { asOf: '2025-06-30' });
+    holder.stop();
+  });
+});
+
+describe('numeric indexes', () => {
+  it('answer every comparison like a scan, across bucket edges and ties', () => {
+    const rnd = prng(3);
+    const n = BUCKET_SIZE * 3 + 1234;
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = rnd() < 0.1 ? Number.NaN : Math.floor(rnd() * 500) / 4;
+    const col = numberColumn('number', values);
+    expect(col.buckets.length).toBe(Math.ceil(col.sorted.length / BUCKET_SIZE));
+    expect(col.buckets.length).toBeGreaterThan(2);
+    const ops: RangeOp[] = ['=', '!=', '<', '<=', '>', '>='];
+    for (const c of [-1, 0, 0.25, 17.5, 62.25, 124.75, 125, 1000, values[BUCKET_SIZE * 2]!]) {
+      for (const op of ops) {
+        const expected: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const v = values[i]!;
+          if (Number.isNaN(v)) continue;
+          const hit =
+            op === '='
+              ? v === c
+              : op === '!='
+                ? v !== c
+                : op === '<'
+                  ? v < c
+                  : op === '<='
+                    ? v <= c
+                    : op === '>'
+                      ? v > c
+                      : v >= c;
+          if (hit) expected.push(i);
+        }
+        const got = numberRange(col, op, c);
+        expect(got.size, `x ${op} ${c}`).toBe(expected.length);
+        expect(Bitmap.andNot(got, new Bitmap(expected)).size).toBe(0);
+      }
+    }
+  });
+});
