@@ -74,7 +74,8 @@ export class Catalog {
   /** Fixed monthly price of subscriptions (0 otherwise). */
   price = new Float64Array(0);
 
-  private readonly pools = new Map<number, Int32Array>();
+  /** Pools by poolSlot(...): a dense array, as this lookup is on the hot path of every purchase. */
+  private readonly pools: Int32Array[] = new Array<Int32Array>(POOL_SLOTS).fill(EMPTY);
   private readonly onlinePools: OnlinePool[] = [];
   readonly airports: AirportShops[] = [];
   private readonly nameCount = new Map<string, number>();
@@ -85,17 +86,19 @@ export class Catalog {
 
   /** Offline merchants of a category in a city (district -1: anywhere in the city; cuisine -1: any). */
   pool(cat: number, city: number, district = -1, cuisine = -1): Int32Array {
-    return this.pools.get(poolKey(cat, city, district, cuisine)) ?? EMPTY;
+    return this.pools[poolSlot(cat, city, district, cuisine)] as Int32Array;
   }
 
   onlinePool(cat: number): OnlinePool {
     return this.onlinePools[cat] ?? { ids: EMPTY, cumulative: new Float64Array(0) };
   }
 
-  /** The online merchant with this exact name (subscriptions and bills pick by name). */
+  private readonly idByName = new Map<string, number>();
+
+  /** The merchant with this exact name (online brands, airlines and utilities are picked by name). */
   byName(name: string): number {
-    const i = this.name.indexOf(name);
-    if (i < 0) throw new Error(`no merchant named ${name}`);
+    const i = this.idByName.get(name);
+    if (i === undefined) throw new Error(`no merchant named ${name}`);
     return i;
   }
 
@@ -113,7 +116,9 @@ export class Catalog {
     price?: number;
   }): number {
     const id = this.name.length;
-    this.name.push(this.uniqueName(m.name));
+    const name = this.uniqueName(m.name);
+    this.name.push(name);
+    this.idByName.set(name, id);
     this.mccList.push(mccIndex(m.mcc));
     this.categoryList.push(m.cat);
     this.cuisineList.push(m.cuisine ?? -1);
@@ -161,14 +166,14 @@ export class Catalog {
       const district = this.districtList[id] as number;
       const cuisine = this.cuisineList[id] as number;
       if (cat === CAT.airport || (cat === CAT.duty_free && !this.onlineList[id])) continue;
-      push(poolKey(cat, city, -1, -1), id);
-      push(poolKey(cat, city, district, -1), id);
+      push(poolSlot(cat, city, -1, -1), id);
+      push(poolSlot(cat, city, district, -1), id);
       if (cuisine >= 0) {
-        push(poolKey(cat, city, -1, cuisine), id);
-        push(poolKey(cat, city, district, cuisine), id);
+        push(poolSlot(cat, city, -1, cuisine), id);
+        push(poolSlot(cat, city, district, cuisine), id);
       }
     }
-    for (const [k, l] of lists) this.pools.set(k, Int32Array.from(l));
+    for (const [k, l] of lists) this.pools[k] = Int32Array.from(l);
   }
 
   setOnlinePool(cat: number, ids: number[], weights: number[]): void {
@@ -180,8 +185,14 @@ export class Catalog {
   }
 }
 
-function poolKey(cat: number, city: number, district: number, cuisine: number): number {
-  return ((cat * 64 + (cuisine + 1)) * 256 + city) * 16 + (district + 1);
+const MAX_DISTRICTS = Math.max(...CITIES.map((c) => c.districts.length));
+const POOL_SLOTS = CATEGORIES.length * (CUISINES.length + 1) * CITIES.length * (MAX_DISTRICTS + 1);
+
+function poolSlot(cat: number, city: number, district: number, cuisine: number): number {
+  return (
+    ((cat * (CUISINES.length + 1) + (cuisine + 1)) * CITIES.length + city) * (MAX_DISTRICTS + 1) +
+    (district + 1)
+  );
 }
 
 /** A point scattered around (lat, lon) with the given standard deviation in km. */

@@ -1543,6 +1543,25 @@ export type CategoryKey = (typeof DEFINITIONS)[number]['key'];
 /** Category indexes by key, for readable code in the simulator. */
 export const CAT = Object.fromEntries(CATEGORIES.map((c, i) => [c.key, i])) as Record<CategoryKey, number>;
 
+export const HOUR_PROFILE_NAMES = Object.keys(HOUR_PROFILES) as HourProfile[];
+/** Hour profile indexes by name. */
+export const H = Object.fromEntries(HOUR_PROFILE_NAMES.map((k, i) => [k, i])) as Record<HourProfile, number>;
+
+/**
+ * The category fields the simulator reads per purchase, as typed arrays indexed by category: the
+ * spec objects have different shapes (optional fields), which makes property reads in hot loops slow.
+ */
+export const CATEGORY_COLUMNS = {
+  median: Float64Array.from(CATEGORIES.map((c) => c.median)),
+  sigma: Float64Array.from(CATEGORIES.map((c) => c.sigma)),
+  step: Float64Array.from(CATEGORIES.map((c) => c.step)),
+  regularShare: Float64Array.from(CATEGORIES.map((c) => c.regularShare)),
+  regulars: Uint8Array.from(CATEGORIES.map((c) => Math.max(1, c.regulars))),
+  hours: Uint8Array.from(CATEGORIES.map((c) => H[c.hours])),
+  flexible: Uint8Array.from(CATEGORIES.map((c) => (c.flexible ? 1 : 0))),
+  workplace: Uint8Array.from(CATEGORIES.map((c) => (c.workplace ? 1 : 0))),
+} as const;
+
 export const CUISINES = [
   'korean',
   'korean_bbq',

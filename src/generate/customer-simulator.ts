@@ -2,7 +2,7 @@
  * Acts out one customer's plan over the window and emits their card transactions.
  *
  * Layers, each a method below:
- * - everyday spending: per category a non-homogeneous Poisson process (thinning) whose rate is the
+ * - everyday spending: per category an inhomogeneous Poisson process over days whose rate is the
  *   customer's base rate × persona, demographic and household multipliers × the day factor; merchants
  *   are mostly a few favourites near home (or near work on working days), sometimes random ones;
  * - habits: commuting taps on working days, the daily morning coffee;
@@ -16,14 +16,14 @@
  * does not depend on any other customer.
  */
 import { daysInMonthOf, isWorkday, KST_OFFSET_SECONDS } from './calendar.js';
-import { CAT, CATEGORIES, type CategoryKey, CUISINES, type HourProfile } from './categories.js';
+import { CAT, CATEGORIES, type CategoryKey, CATEGORY_COLUMNS as COL, CUISINES, H } from './categories.js';
 import type { CustomerEvents } from './event-buffer.js';
 import {
   AIRPORTS,
   airportIndex,
   CITIES,
-  CURRENCIES,
   type City,
+  CURRENCIES,
   cityIndex,
   DESTINATION_INDEXES,
   DOMESTIC_DESTINATION_INDEXES,
@@ -31,14 +31,14 @@ import {
 } from './geography.js';
 import { mccIndex } from './mcc-codes.js';
 import { type CustomerPlan, type LifeEvent, P, planCustomer } from './personas.js';
-import { Rng, Stream } from './prng.js';
+import { cumulative, Rng, Stream } from './prng.js';
 import { utcFromLocal, type Zone } from './timezones.js';
 import type { World } from './world.js';
 
 const DAY = 86_400;
 const NCAT = CATEGORIES.length;
-/** Calibrates total volume to ~150 transactions per customer per year. */
-const RATE_SCALE = 0.4;
+/** Calibrates total volume to ~160 transactions per customer per year (habits, cycles and trips come on top). */
+const RATE_SCALE = 0.35;
 const PRODUCT_SCALE = [0.85, 1.0, 1.3, 1.8];
 /** Price level abroad relative to Korea, by country. */
 const PRICE_LEVEL: Readonly<Record<string, number>> = {
@@ -61,8 +61,24 @@ const PRICE_LEVEL: Readonly<Record<string, number>> = {
 };
 /** Categories where luxury customers spend much more per purchase. */
 const LUXURY_CATS = new Set(
-  (['department_store', 'jewelry', 'restaurant', 'clothing', 'hotel', 'cosmetics', 'bar'] as const).map((k) => CAT[k]),
+  (['department_store', 'jewelry', 'restaurant', 'clothing', 'hotel', 'cosmetics', 'bar'] as const).map(
+    (k) => CAT[k],
+  ),
 );
+/** Airlines Korean travellers fly to each country with. */
+const AIRLINES_BY_COUNTRY: Readonly<Record<string, readonly string[]>> = {
+  JP: ['Korean Air', 'Asiana Airlines', 'Jeju Air', 'Jin Air', "T'way Air", 'Japan Airlines'],
+  FR: ['Korean Air', 'Air France', 'Asiana Airlines'],
+  IT: ['Korean Air', 'Lufthansa', 'Asiana Airlines'],
+  GB: ['Korean Air', 'Asiana Airlines', 'Lufthansa'],
+  US: ['Korean Air', 'Delta Air Lines', 'Asiana Airlines'],
+  GU: ['Korean Air', 'Jeju Air', "T'way Air"],
+  SG: ['Singapore Airlines', 'Korean Air', 'Asiana Airlines'],
+  HK: ['Cathay Pacific', 'Korean Air', 'Asiana Airlines'],
+  AU: ['Korean Air', 'Asiana Airlines'],
+  KR: ['Korean Air', 'Asiana Airlines', 'Jeju Air', 'Jin Air', "T'way Air"],
+};
+
 const SEOUL = cityIndex('Seoul');
 const HOSPITAL_MCC = mccIndex('8062');
 const BUSAN = cityIndex('Busan');
@@ -112,10 +128,14 @@ export class CustomerSimulator {
   private ev!: CustomerEvents;
   private first = 0;
   private end = 0;
-  private readonly regulars = new Map<number, Int32Array>();
+  /** Favourite merchants: key → offset of the category's favourites in `regularIds` (reset per customer). */
+  private readonly regulars = new SmallIntMap();
+  private regularIds = new Int32Array(1024);
+  private regularCount = 0;
   /** Merchants of the customer's purchase cycles: everyday purchases avoid them so cycles stay clean. */
   private readonly cycleMerchants = new Set<number>();
   private readonly amountScale = new Float64Array(NCAT);
+  private readonly onlineShareOf = new Float64Array(NCAT);
   // Timeline of the household (from the plan's events).
   private moveDay = Number.POSITIVE_INFINITY;
   private newCity = 0;
@@ -141,12 +161,15 @@ export class CustomerSimulator {
     this.plan = plan;
     this.ev = out;
     this.regulars.clear();
+    this.regularCount = 0;
     this.first = Math.max(0, plan.signupDay);
     this.end = plan.churnDay >= 0 ? plan.churnDay : cal.days;
     this.setUpTimeline();
     this.setUpActivity();
     this.setUpAmounts();
-    this.nightShare = (plan.persona[P.night_owl] as number) > 0 ? 0.3 + 0.35 * (plan.persona[P.night_owl] as number) : 0;
+    this.setUpOnlineShares();
+    this.nightShare =
+      (plan.persona[P.night_owl] as number) > 0 ? 0.3 + 0.35 * (plan.persona[P.night_owl] as number) : 0;
 
     const eventDetails = this.describeEvents();
     const trips = this.planTrips();
@@ -231,7 +254,8 @@ export class CustomerSimulator {
     away.fill(0);
     for (let d = 0; d < act.length; d++) {
       if (d < this.first || d >= this.end) act[d] = 0;
-      else if (p.declineDay >= 0 && d >= p.declineDay) act[d] = 1 - (0.8 * (d - p.declineDay)) / (this.end - p.declineDay);
+      else if (p.declineDay >= 0 && d >= p.declineDay)
+        act[d] = 1 - (0.8 * (d - p.declineDay)) / (this.end - p.declineDay);
       else act[d] = 1;
     }
   }
@@ -249,24 +273,7 @@ export class CustomerSimulator {
   }
 
   private describeEvents(): string[] {
-    const p = this.plan;
-    return p.events.map((e: LifeEvent) => {
-      const home = CITIES[p.homeCity] as City;
-      switch (e.kind) {
-        case 'moved_city':
-          return `${home.name}->${(CITIES[e.city as number] as City).name}`;
-        case 'new_job': {
-          const work = home.districts[e.district as number]?.name ?? home.name;
-          return p.employed ? `work ${home.districts[p.workDistrict]?.name ?? home.name}->${work}` : `starts work in ${work}`;
-        }
-        case 'new_baby':
-          return 'first child';
-        case 'new_car':
-          return 'buys first car';
-        case 'retirement':
-          return 'stops working';
-      }
-    });
+    return this.plan.events.map((e) => describeEvent(this.plan, e));
   }
 
   // ---- rates ----------------------------------------------------------------------------------
@@ -372,62 +379,75 @@ export class CustomerSimulator {
     return r;
   }
 
-  private onlineShare(c: number): number {
-    const spec = CATEGORIES[c]!;
+  /** Online shoppers buy a larger share of mixed categories online. */
+  private setUpOnlineShares(): void {
     const shopper = this.plan.persona[P.online_shopper] as number;
-    if (shopper > 0 && spec.onlineShare > 0 && spec.onlineShare < 1) return Math.min(0.9, spec.onlineShare + 0.4 * shopper);
-    return spec.onlineShare;
+    for (let c = 0; c < NCAT; c++) {
+      const share = CATEGORIES[c]!.onlineShare;
+      this.onlineShareOf[c] =
+        shopper > 0 && share > 0 && share < 1 ? Math.min(0.9, share + 0.4 * shopper) : share;
+    }
   }
 
   // ---- everyday spending ------------------------------------------------------------------------
 
+  /**
+   * Per category and segment of constant household state, an inhomogeneous Poisson process over
+   * days: the count is Poisson(rate × Σ day factors) and each purchase falls on a day drawn in
+   * proportion to the day factor (inverting the cumulative factors). The fading activity of a
+   * churner thins purchases out.
+   */
   private everydaySpending(): void {
     const { world, act, rng } = this;
-    // Segments of constant household state, split at life-event days.
     const bounds = [this.first];
     for (const d of [this.babyDay, this.carDay, this.retireDay, this.jobDay]) {
       if (d > this.first && d < this.end) bounds.push(d);
     }
     bounds.sort((a, b) => a - b);
-    const rates = bounds.map((d) => this.ratesFor(this.stateAt(d)));
-    const nseg = bounds.length;
-    for (let c = 0; c < NCAT; c++) {
-      let rmax = 0;
-      for (const r of rates) if ((r[c] as number) > rmax) rmax = r[c] as number;
-      if (rmax <= 0) continue;
-      const f = world.dayFactor[c] as Float32Array;
-      const lam = rmax * (world.dayFactorMax[c] as number);
-      let seg = 0;
-      let t = this.first + rng.exp() / lam;
-      while (t < this.end) {
-        const d = Math.floor(t);
-        while (seg + 1 < nseg && d >= (bounds[seg + 1] as number)) seg++;
-        const p = ((rates[seg] as Float64Array)[c] as number) * (f[d] as number) * (act[d] as number);
-        if (rng.float() * lam < p) this.everydayPurchase(c, d);
-        t += rng.exp() / lam;
+    bounds.push(this.end);
+    for (let s = 0; s + 1 < bounds.length; s++) {
+      const from = bounds[s] as number;
+      const to = bounds[s + 1] as number;
+      if (to <= from) continue;
+      const rates = this.ratesFor(this.stateAt(from));
+      for (let c = 0; c < NCAT; c++) {
+        const rate = rates[c] as number;
+        if (rate <= 0) continue;
+        const cf = world.dayCumulative[c] as Float64Array;
+        const lo = cf[from] as number;
+        const span = (cf[to] as number) - lo;
+        for (let k = rng.poisson(rate * span); k > 0; k--) {
+          const d = dayAt(cf, lo + rng.float() * span, from, to);
+          const a = act[d] as number;
+          if (a < 1 && rng.float() >= a) continue;
+          this.everydayPurchase(c, d);
+        }
       }
     }
   }
 
   private everydayPurchase(c: number, d: number): void {
-    const spec = CATEGORIES[c]!;
     const rng = this.rng;
-    const share = this.onlineShare(c);
+    const share = this.onlineShareOf[c] as number;
+    const hours = COL.hours[c] as number;
+    const flexible = COL.flexible[c] === 1;
     if (share > 0 && (share >= 1 || rng.float() < share)) {
       let m = this.onlineMerchant(c);
       if (this.cycleMerchants.has(m)) m = this.onlineMerchant(c, 0);
       if (m < 0 || this.cycleMerchants.has(m)) return;
-      const profile: HourProfile = spec.hours === 'delivery' || spec.hours === 'bill' ? spec.hours : 'online';
-      this.emitHome(d, this.sampleSecond(this.nightShift(spec.flexible, profile)), m, this.amount(c));
+      const profile = hours === H.delivery || hours === H.bill ? hours : H.online;
+      this.emitHome(d, this.sampleSecond(this.nightShift(flexible, profile)), m, this.amount(c));
       return;
     }
     if (this.away[d]) return;
-    let profile = this.nightShift(spec.flexible, spec.hours);
+    let profile = this.nightShift(flexible, hours);
     const cal = this.world.cal;
-    if (spec.workplace && d >= this.retireDay && (cal.weekday[d] as number) < 5 && rng.float() < 0.5) profile = 'daytime';
+    const workplace = COL.workplace[c] === 1;
+    if (workplace && d >= this.retireDay && (cal.weekday[d] as number) < 5 && rng.float() < 0.5)
+      profile = H.daytime;
     const sec = this.sampleSecond(profile);
     const hour = sec / 3600;
-    const atWork = spec.workplace === true && hour >= 8 && hour < 18 && isWorkday(cal, d) && this.employedAt(d);
+    const atWork = workplace && hour >= 8 && hour < 18 && isWorkday(cal, d) && this.employedAt(d);
     const cuisine = c === CAT.restaurant ? rng.pickCumulative(this.plan.cuisineCumulative) : -1;
     let m = this.localMerchant(c, d, atWork, cuisine);
     if (this.cycleMerchants.has(m)) m = this.anyMerchant(c, this.cityAt(d), this.homeDistrictAt(d), cuisine);
@@ -435,8 +455,9 @@ export class CustomerSimulator {
     this.emitHome(d, sec, m, this.amount(c));
   }
 
-  private nightShift(flexible: boolean | undefined, profile: HourProfile): HourProfile {
-    return flexible && this.nightShare > 0 && this.rng.float() < this.nightShare ? 'late' : profile;
+  /** Night owls move a share of flexible purchases late into the night. */
+  private nightShift(flexible: boolean, profile: number): number {
+    return flexible && this.nightShare > 0 && this.rng.float() < this.nightShare ? H.late : profile;
   }
 
   // ---- merchants --------------------------------------------------------------------------------
@@ -445,22 +466,33 @@ export class CustomerSimulator {
   private localMerchant(c: number, d: number, atWork: boolean, cuisine = -1, share = -1): number {
     const city = this.cityAt(d);
     const district = atWork ? this.workDistrictAt(d) : this.homeDistrictAt(d);
-    const spec = CATEGORIES[c]!;
     const rng = this.rng;
-    if (rng.float() < (share >= 0 ? share : spec.regularShare)) {
+    if (rng.float() < (share >= 0 ? share : (COL.regularShare[c] as number))) {
       const key = (((c * 64 + cuisine + 1) * 256 + city) * 16 + district) * 2 + (atWork ? 1 : 0);
-      let regs = this.regulars.get(key);
-      if (!regs) {
-        regs = new Int32Array(Math.max(1, spec.regulars));
-        for (let i = 0; i < regs.length; i++) regs[i] = this.anyMerchant(c, city, district, cuisine);
-        this.regulars.set(key, regs);
+      const n = COL.regulars[c] as number;
+      let at = this.regulars.get(key);
+      if (at < 0) {
+        at = this.reserveRegulars(key, n);
+        for (let i = 0; i < n; i++) this.regularIds[at + i] = this.anyMerchant(c, city, district, cuisine);
       }
       // The first favourite gets most visits.
       const x = rng.float();
-      const i = regs.length === 1 || x < 0.6 ? 0 : regs.length === 2 || x < 0.88 ? 1 : 2;
-      return regs[i] as number;
+      const i = n === 1 || x < 0.6 ? 0 : n === 2 || x < 0.88 ? 1 : 2;
+      return this.regularIds[at + i] as number;
     }
     return this.anyMerchant(c, city, district, cuisine);
+  }
+
+  private reserveRegulars(key: number, n: number): number {
+    if (this.regularCount + n > this.regularIds.length) {
+      const grown = new Int32Array(this.regularIds.length * 2);
+      grown.set(this.regularIds);
+      this.regularIds = grown;
+    }
+    const at = this.regularCount;
+    this.regularCount += n;
+    this.regulars.set(key, at);
+    return at;
   }
 
   /** Any merchant of the category in the city, preferring the district. -1 if the city has none. */
@@ -480,17 +512,17 @@ export class CustomerSimulator {
   private onlineMerchant(c: number, share = -1): number {
     const pool = this.world.catalog.onlinePool(c);
     if (pool.ids.length === 0) return -1;
-    const spec = CATEGORIES[c]!;
     const rng = this.rng;
-    if (rng.float() < (share >= 0 ? share : spec.regularShare)) {
+    if (rng.float() < (share >= 0 ? share : (COL.regularShare[c] as number))) {
       const key = -1 - c;
-      let regs = this.regulars.get(key);
-      if (!regs) {
-        regs = new Int32Array(Math.max(1, spec.regulars));
-        for (let i = 0; i < regs.length; i++) regs[i] = pool.ids[rng.pickCumulative(pool.cumulative)] as number;
-        this.regulars.set(key, regs);
+      const n = COL.regulars[c] as number;
+      let at = this.regulars.get(key);
+      if (at < 0) {
+        at = this.reserveRegulars(key, n);
+        for (let i = 0; i < n; i++)
+          this.regularIds[at + i] = pool.ids[rng.pickCumulative(pool.cumulative)] as number;
       }
-      return regs[regs.length === 1 || rng.float() < 0.7 ? 0 : 1] as number;
+      return this.regularIds[at + (n === 1 || rng.float() < 0.7 ? 0 : 1)] as number;
     }
     return pool.ids[rng.pickCumulative(pool.cumulative)] as number;
   }
@@ -498,14 +530,18 @@ export class CustomerSimulator {
   // ---- amounts and emission ---------------------------------------------------------------------
 
   private amount(c: number, factor = 1): number {
-    const spec = CATEGORIES[c]!;
-    const v = spec.median * Math.exp(spec.sigma * this.rng.normal()) * (this.amountScale[c] as number) * factor;
-    return roundTo(v, spec.step);
+    const v =
+      (COL.median[c] as number) *
+      Math.exp((COL.sigma[c] as number) * this.rng.normal()) *
+      (this.amountScale[c] as number) *
+      factor;
+    return roundTo(v, COL.step[c] as number);
   }
 
-  private sampleSecond(profile: HourProfile): number {
+  /** A second of the local day, from hour profile `profile` (an index, see H). */
+  private sampleSecond(profile: number): number {
     const rng = this.rng;
-    return rng.pickCumulative(this.world.hourCumulative[profile]) * 3600 + rng.int(3600);
+    return rng.pickCumulative(this.world.hourCumulative[profile] as Float64Array) * 3600 + rng.int(3600);
   }
 
   /** A purchase at local Korean time (online purchases happen where the customer is: Korea). */
@@ -555,11 +591,11 @@ export class CustomerSimulator {
       if (d === this.jobDay) leave = newLeave;
       const car = p.carOwner || d >= this.carDay;
       const a = act[d] as number;
-      if (rng.float() < (car ? 0.025 : 0.085) * a) {
+      if (rng.float() < (car ? 0.02 : 0.07) * a) {
         const m = this.localMerchant(transit, d, false);
         if (m >= 0) this.emitHome(d, Math.round(leave + 480 * rng.normal()), m, this.amount(transit));
       }
-      if (rng.float() < (car ? 0.02 : 0.075) * a) {
+      if (rng.float() < (car ? 0.02 : 0.065) * a) {
         const m = this.localMerchant(transit, d, true);
         if (m >= 0) this.emitHome(d, Math.round(back + 900 * rng.normal()), m, this.amount(transit));
       }
@@ -578,7 +614,7 @@ export class CustomerSimulator {
     for (let d = this.first; d < this.end; d++) {
       if (away[d]) continue;
       const working = isWorkday(cal, d);
-      if (rng.float() >= (working ? 0.4 + 0.3 * s : 0.2) * (act[d] as number)) continue;
+      if (rng.float() >= (working ? 0.35 + 0.3 * s : 0.2) * (act[d] as number)) continue;
       const atWork = working && this.employedAt(d);
       const sec = working ? habit + 600 * rng.normal() : 10.5 * 3600 + 3600 * rng.normal();
       const m = this.localMerchant(cafe, d, atWork, -1, 0.9);
@@ -595,14 +631,20 @@ export class CustomerSimulator {
     const out: CycleTruth[] = [];
     const wanted: { item: CycleItem; from: number; byEvent: boolean }[] = [];
     if (p.youngChild) wanted.push({ item: 'diapers', from: this.first, byEvent: false });
-    if (this.babyDay < this.end) wanted.push({ item: 'diapers', from: this.babyDay + rng.intBetween(3, 14), byEvent: true });
-    if ((p.persona[P.pet_owner] as number) > 0 && rng.chance(0.85)) wanted.push({ item: 'pet_food', from: this.first, byEvent: false });
+    if (this.babyDay < this.end)
+      wanted.push({ item: 'diapers', from: this.babyDay + rng.intBetween(3, 14), byEvent: true });
+    if ((p.persona[P.pet_owner] as number) > 0 && rng.chance(0.85))
+      wanted.push({ item: 'pet_food', from: this.first, byEvent: false });
     if (p.carOwner && rng.chance(0.92)) wanted.push({ item: 'fuel', from: this.first, byEvent: false });
-    if (this.carDay < this.end) wanted.push({ item: 'fuel', from: this.carDay + rng.intBetween(1, 6), byEvent: true });
-    if ((p.persona[P.fitness] as number) > 0 && rng.chance(0.75)) wanted.push({ item: 'gym_membership', from: this.first, byEvent: false });
+    if (this.carDay < this.end)
+      wanted.push({ item: 'fuel', from: this.carDay + rng.intBetween(1, 6), byEvent: true });
+    if ((p.persona[P.fitness] as number) > 0 && rng.chance(0.75))
+      wanted.push({ item: 'gym_membership', from: this.first, byEvent: false });
     const streamingOdds =
       0.3 +
-      ((p.persona[P.night_owl] as number) > 0 || (p.persona[P.movie_goer] as number) > 0 || (p.persona[P.online_shopper] as number) > 0
+      ((p.persona[P.night_owl] as number) > 0 ||
+      (p.persona[P.movie_goer] as number) > 0 ||
+      (p.persona[P.online_shopper] as number) > 0
         ? 0.2
         : 0);
     const optional: [CycleItem, number][] = [
@@ -612,7 +654,8 @@ export class CustomerSimulator {
       ['utilities', 0.25],
       ['contact_lenses', 0.08],
     ];
-    for (const [item, odds] of optional) if (rng.chance(odds)) wanted.push({ item, from: this.first, byEvent: false });
+    for (const [item, odds] of optional)
+      if (rng.chance(odds)) wanted.push({ item, from: this.first, byEvent: false });
     for (const w of wanted.slice(0, 4)) this.runCycle(w.item, w.from, w.byEvent, out);
     return out;
   }
@@ -635,7 +678,9 @@ export class CustomerSimulator {
         : [[from, this.end]];
     for (const [segFrom, segTo] of segments) {
       if (segFrom >= segTo) continue;
-      const m = online ? this.cycleOnlineMerchant(item, c) : this.anyMerchant(c, this.cityAt(segFrom), this.homeDistrictAt(segFrom));
+      const m = online
+        ? this.cycleOnlineMerchant(item, c)
+        : this.anyMerchant(c, this.cityAt(segFrom), this.homeDistrictAt(segFrom));
       if (m < 0) continue;
       this.cycleMerchants.add(m);
       let emitted = 0;
@@ -682,7 +727,11 @@ export class CustomerSimulator {
     if (item === 'utilities') {
       const home = this.plan.homeCity;
       const options =
-        home === SEOUL ? ['KEPCO Electricity', 'Seoul City Gas'] : home === BUSAN ? ['KEPCO Electricity', 'Busan City Gas'] : ['KEPCO Electricity', 'Korea District Heating'];
+        home === SEOUL
+          ? ['KEPCO Electricity', 'Seoul City Gas']
+          : home === BUSAN
+            ? ['KEPCO Electricity', 'Busan City Gas']
+            : ['KEPCO Electricity', 'Korea District Heating'];
       return catalog.byName(this.rng.pick(options));
     }
     return this.onlineMerchant(c, 1);
@@ -703,29 +752,43 @@ export class CustomerSimulator {
     }
   }
 
-  private cyclePurchase(item: CycleItem, c: number, d: number, m: number, base: number, online: boolean): void {
+  private cyclePurchase(
+    item: CycleItem,
+    c: number,
+    d: number,
+    m: number,
+    base: number,
+    online: boolean,
+  ): void {
     const rng = this.rng;
     const cal = this.world.cal;
     let value = base;
-    let profile: HourProfile = online ? 'online' : 'shop';
+    let profile = online ? H.online : H.shop;
     switch (item) {
       case 'phone_bill':
-        profile = 'bill';
+        profile = H.bill;
         value = roundTo(base * (1 + 0.04 * rng.normal()), 10);
         break;
       case 'utilities':
         // Heating in winter, air conditioning in summer.
-        profile = 'bill';
-        value = roundTo(base * ([1.6, 1.5, 1.2, 1, 0.9, 0.95, 1.25, 1.35, 1, 0.9, 1.1, 1.45][cal.monthOfYear[d] as number] as number) * (1 + 0.08 * rng.normal()), 10);
+        profile = H.bill;
+        value = roundTo(
+          base *
+            ([1.6, 1.5, 1.2, 1, 0.9, 0.95, 1.25, 1.35, 1, 0.9, 1.1, 1.45][
+              cal.monthOfYear[d] as number
+            ] as number) *
+            (1 + 0.08 * rng.normal()),
+          10,
+        );
         break;
       case 'streaming': {
-        profile = 'bill';
+        profile = H.bill;
         const price = this.world.catalog.price[m] as number;
         value = price > 0 ? price : base;
         break;
       }
       case 'gym_membership':
-        profile = 'evening';
+        profile = H.evening;
         break;
       case 'fuel':
         // Half fill up to a round sum.
@@ -751,19 +814,32 @@ export class CustomerSimulator {
     for (let k = 0; k < n; k++) {
       const foreign = rng.chance(s > 0 ? 0.7 : 0.4);
       const home = p.homeCity;
-      const candidates = (foreign ? DESTINATION_INDEXES : DOMESTIC_DESTINATION_INDEXES).filter((c) => c !== home);
-      const city = candidates[rng.pickWeighted(candidates.map((c) => (CITIES[c] as City).popularity ?? 1))] as number;
+      const candidates = (foreign ? DESTINATION_INDEXES : DOMESTIC_DESTINATION_INDEXES).filter(
+        (c) => c !== home,
+      );
+      const city = candidates[
+        rng.pickWeighted(candidates.map((c) => (CITIES[c] as City).popularity ?? 1))
+      ] as number;
       const dest = CITIES[city] as City;
-      const nights = !foreign ? rng.intBetween(1, 3) : dest.longHaul ? rng.intBetween(5, 10) : rng.intBetween(2, 5);
+      const nights = !foreign
+        ? rng.intBetween(1, 3)
+        : dest.longHaul
+          ? rng.intBetween(5, 10)
+          : rng.intBetween(2, 5);
       for (let attempt = 0; attempt < 8; attempt++) {
         const start = this.first + rng.int(Math.max(1, this.end - this.first));
         const end = start + nights;
         if (end >= this.end) continue;
-        if ((this.plan.declineDay >= 0 && start >= this.plan.declineDay) || (start <= this.babyDay + 90 && end >= this.babyDay - 30)) continue;
+        if (
+          (this.plan.declineDay >= 0 && start >= this.plan.declineDay) ||
+          (start <= this.babyDay + 90 && end >= this.babyDay - 30)
+        )
+          continue;
         if (trips.some((t) => start <= t.end + 3 && end >= t.start - 3)) continue;
         // Peak season: accept summer and winter holidays more readily.
         const month = cal.monthOfYear[start] as number;
-        if (!rng.chance([0.8, 0.7, 0.5, 0.55, 0.7, 0.6, 0.95, 1, 0.6, 0.8, 0.5, 0.75][month] as number)) continue;
+        if (!rng.chance([0.8, 0.7, 0.5, 0.55, 0.7, 0.6, 0.95, 1, 0.6, 0.8, 0.5, 0.75][month] as number))
+          continue;
         trips.push({ start, end, city });
         for (let d = start; d <= end; d++) away[d] = 1;
         break;
@@ -788,15 +864,32 @@ export class CustomerSimulator {
     // Booking weeks ahead.
     if (flies) {
       const airline = this.pickAirline(dest, homeCity);
-      const fare = foreign ? (dest.longHaul ? 1_600_000 : ['JP', 'CN', 'TW', 'HK'].includes(dest.country) ? 350_000 : 550_000) : 140_000;
+      const fare = foreign
+        ? dest.longHaul
+          ? 1_600_000
+          : ['JP', 'CN', 'TW', 'HK'].includes(dest.country)
+            ? 350_000
+            : 550_000
+        : 140_000;
       const bookDay = trip.start - rng.intBetween(14, 75);
       if (bookDay >= this.first) {
-        this.emitHome(bookDay, this.sampleSecond('online'), airline, roundTo(fare * party * rng.lognormal(1, 0.2) * (lux ? 2.5 : 1), 100));
+        this.emitHome(
+          bookDay,
+          this.sampleSecond(H.online),
+          airline,
+          roundTo(fare * party * rng.lognormal(1, 0.2) * (lux ? 2.5 : 1), 100),
+        );
       }
     } else {
       const rail = this.onlineMerchant(CAT.intercity_rail as number, 1);
       const bookDay = trip.start - rng.intBetween(1, 20);
-      if (rail >= 0 && bookDay >= this.first) this.emitHome(bookDay, this.sampleSecond('online'), rail, roundTo(52000 * party * rng.lognormal(1, 0.15), 100));
+      if (rail >= 0 && bookDay >= this.first)
+        this.emitHome(
+          bookDay,
+          this.sampleSecond(H.online),
+          rail,
+          roundTo(52000 * party * rng.lognormal(1, 0.15), 100),
+        );
     }
     const nights = trip.end - trip.start;
     const nightly = 150_000 * level * rng.lognormal(1, 0.35) * (lux ? 2.2 : 1) * (party > 2 ? 1.4 : 1);
@@ -804,16 +897,27 @@ export class CustomerSimulator {
     if (prepaid) {
       const agency = this.onlineMerchant(CAT.travel_agency as number);
       const bookDay = trip.start - rng.intBetween(7, 60);
-      if (agency >= 0 && bookDay >= this.first) this.emitHome(bookDay, this.sampleSecond('online'), agency, roundTo(nightly * nights, 100));
+      if (agency >= 0 && bookDay >= this.first)
+        this.emitHome(bookDay, this.sampleSecond(H.online), agency, roundTo(nightly * nights, 100));
     }
 
     // Departure day: the home airport.
     if (flies) {
       const ap = catalog.airports[airportIndex(departureAirport(homeCity, dest))]!;
       const before = depSec - rng.intBetween(3600, 7200);
-      this.emitHome(trip.start, Math.max(6 * 3600, before), ap.services, roundTo(rng.lognormal(16000, 0.5), 100));
+      this.emitHome(
+        trip.start,
+        Math.max(6 * 3600, before),
+        ap.services,
+        roundTo(rng.lognormal(16000, 0.5), 100),
+      );
       if (foreign && rng.chance(0.6)) {
-        this.emitHome(trip.start, Math.max(6 * 3600, before + 1800), rng.pick(ap.dutyFree), this.amount(CAT.duty_free as number));
+        this.emitHome(
+          trip.start,
+          Math.max(6 * 3600, before + 1800),
+          rng.pick(ap.dutyFree),
+          this.amount(CAT.duty_free as number),
+        );
       }
     }
 
@@ -824,62 +928,102 @@ export class CustomerSimulator {
       if (foreign) this.emitAbroad(d, sec, m, krw, zone);
       else this.emitHome(d, sec, m, krw);
     };
-    const local = (c: number, cuisine = -1) => this.anyMerchant(c, trip.city, rng.int(dest.districts.length), cuisine);
+    const local = (c: number, cuisine = -1) =>
+      this.anyMerchant(c, trip.city, rng.int(dest.districts.length), cuisine);
     if (dest.name === 'Jeju' && rng.chance(0.6)) {
-      at(trip.start, clamp(depSec + 5400, 0, DAY - 1), local(CAT.car_rental as number), roundTo(60000 * (nights + 1) * rng.lognormal(1, 0.2), 1000));
+      at(
+        trip.start,
+        clamp(depSec + 5400, 0, DAY - 1),
+        local(CAT.car_rental as number),
+        roundTo(60000 * (nights + 1) * rng.lognormal(1, 0.2), 1000),
+      );
     }
     const foodie = (this.plan.persona[P.foodie] as number) > 0 ? 1.3 : 1;
-    const cuisineWeights = dest.cuisines
-      ? CUISINES.map((c) => dest.cuisines?.[c] ?? 0)
-      : Array.from(this.plan.cuisineCumulative, (v, i) => v - (i > 0 ? (this.plan.cuisineCumulative[i - 1] as number) : 0));
+    const cuisines = destinationCuisines(trip.city) ?? this.plan.cuisineCumulative;
     for (let d = trip.start; d <= trip.end; d++) {
       // Arrival and departure days are half days.
       const part = d === trip.start || d === trip.end ? 0.5 : 1;
       const times = (mean: number) => rng.poisson(mean * part);
       for (let k = times(1.7 * foodie); k > 0; k--) {
-        const cuisine = rng.pickWeighted(cuisineWeights);
-        at(d, this.sampleSecond('meal'), local(CAT.restaurant as number, cuisine), this.amount(CAT.restaurant as number, level * (party > 1 ? 1.4 : 1)));
+        const cuisine = rng.pickCumulative(cuisines);
+        at(
+          d,
+          this.sampleSecond(H.meal),
+          local(CAT.restaurant as number, cuisine),
+          this.amount(CAT.restaurant as number, level * (party > 1 ? 1.4 : 1)),
+        );
       }
-      for (let k = times(0.6); k > 0; k--) at(d, this.sampleSecond('cafe'), local(CAT.cafe as number), this.amount(CAT.cafe as number, level));
+      for (let k = times(0.6); k > 0; k--)
+        at(d, this.sampleSecond(H.cafe), local(CAT.cafe as number), this.amount(CAT.cafe as number, level));
       for (let k = times(foreign ? 0.8 : 0.4); k > 0; k--)
-        at(d, this.sampleSecond('convenience'), local(CAT.convenience as number), this.amount(CAT.convenience as number, level * 1.5));
-      for (let k = times(0.6); k > 0; k--) at(d, this.sampleSecond('taxi'), local(CAT.taxi as number), this.amount(CAT.taxi as number, level * 1.3));
-      if (foreign) for (let k = times(0.4); k > 0; k--) at(d, this.sampleSecond('transit'), local(CAT.transit as number), this.amount(CAT.transit as number, level * 1.5));
+        at(
+          d,
+          this.sampleSecond(H.convenience),
+          local(CAT.convenience as number),
+          this.amount(CAT.convenience as number, level * 1.5),
+        );
+      for (let k = times(0.6); k > 0; k--)
+        at(
+          d,
+          this.sampleSecond(H.taxi),
+          local(CAT.taxi as number),
+          this.amount(CAT.taxi as number, level * 1.3),
+        );
+      if (foreign)
+        for (let k = times(0.4); k > 0; k--)
+          at(
+            d,
+            this.sampleSecond(H.transit),
+            local(CAT.transit as number),
+            this.amount(CAT.transit as number, level * 1.5),
+          );
       for (let k = times(foreign ? (lux ? 0.6 : 0.25) : 0.1); k > 0; k--)
-        at(d, this.sampleSecond('shop'), local(CAT.department_store as number), this.amount(CAT.department_store as number, level));
-      if (foreign) for (let k = times(0.15); k > 0; k--) at(d, this.sampleSecond('shop'), local(CAT.pharmacy as number), this.amount(CAT.pharmacy as number, level * 2));
+        at(
+          d,
+          this.sampleSecond(H.shop),
+          local(CAT.department_store as number),
+          this.amount(CAT.department_store as number, level),
+        );
+      if (foreign)
+        for (let k = times(0.15); k > 0; k--)
+          at(
+            d,
+            this.sampleSecond(H.shop),
+            local(CAT.pharmacy as number),
+            this.amount(CAT.pharmacy as number, level * 2),
+          );
       for (let k = times(0.35); k > 0; k--)
-        at(d, this.sampleSecond('daytime'), local(CAT.attractions as number), this.amount(CAT.attractions as number, level * party));
+        at(
+          d,
+          this.sampleSecond(H.daytime),
+          local(CAT.attractions as number),
+          this.amount(CAT.attractions as number, level * party),
+        );
     }
     if (!prepaid) {
       const hotel = local(CAT.hotel as number);
-      at(trip.end, this.sampleSecond('checkout'), hotel, roundTo(nightly * Math.max(1, nights), 100));
+      at(trip.end, this.sampleSecond(H.checkout), hotel, roundTo(nightly * Math.max(1, nights), 100));
     }
     // Return day: the airport abroad.
     if (foreign && rng.chance(0.6)) {
       const code = dest.airports[rng.int(dest.airports.length)] as string;
       const ap = catalog.airports[airportIndex(code)]!;
       const m = rng.chance(0.5) ? ap.services : rng.pick(ap.dutyFree);
-      at(trip.end, rng.intBetween(9, 18) * 3600 + rng.int(3600), m, roundTo(rng.lognormal(40000, 0.8) * level, 100));
+      at(
+        trip.end,
+        rng.intBetween(9, 18) * 3600 + rng.int(3600),
+        m,
+        roundTo(rng.lognormal(40000, 0.8) * level, 100),
+      );
     }
   }
 
   private pickAirline(dest: City, home: City): number {
     const catalog = this.world.catalog;
     const rng = this.rng;
-    const byCountry: Record<string, string[]> = {
-      JP: ['Korean Air', 'Asiana Airlines', 'Jeju Air', 'Jin Air', "T'way Air", 'Japan Airlines'],
-      FR: ['Korean Air', 'Air France', 'Asiana Airlines'],
-      IT: ['Korean Air', 'Lufthansa', 'Asiana Airlines'],
-      GB: ['Korean Air', 'Asiana Airlines', 'Lufthansa'],
-      US: ['Korean Air', 'Delta Air Lines', 'Asiana Airlines'],
-      GU: ['Korean Air', 'Jeju Air', "T'way Air"],
-      SG: ['Singapore Airlines', 'Korean Air', 'Asiana Airlines'],
-      HK: ['Cathay Pacific', 'Korean Air', 'Asiana Airlines'],
-      AU: ['Korean Air', 'Asiana Airlines'],
-      KR: ['Korean Air', 'Asiana Airlines', 'Jeju Air', 'Jin Air', "T'way Air"],
-    };
-    const options = [...(byCountry[dest.country] ?? ['Korean Air', 'Asiana Airlines', 'Jeju Air', 'Jin Air'])];
+    const options = [
+      ...(AIRLINES_BY_COUNTRY[dest.country] ?? ['Korean Air', 'Asiana Airlines', 'Jeju Air', 'Jin Air']),
+    ];
     if (home.airports.includes('PUS') && !dest.longHaul) options.push('Air Busan', 'Air Busan');
     return catalog.byName(rng.pick(options));
   }
@@ -896,53 +1040,87 @@ export class CustomerSimulator {
         case 'new_baby': {
           const d = E + rng.intBetween(0, 3);
           const hospital = this.hospital(d);
-          if (alive(d) && hospital >= 0) this.emitHome(d, this.sampleSecond('daytime'), hospital, roundTo(rng.lognormal(900000, 0.4), 1000));
+          if (alive(d) && hospital >= 0)
+            this.emitHome(
+              d,
+              this.sampleSecond(H.daytime),
+              hospital,
+              roundTo(rng.lognormal(900000, 0.4), 1000),
+            );
           break;
         }
         case 'moved_city': {
           const d = E + rng.intBetween(-1, 1);
           const movers = local(CAT.moving as number, E);
-          if (alive(d) && movers >= 0) this.emitHome(d, this.sampleSecond('daytime'), movers, this.amount(CAT.moving as number));
+          if (alive(d) && movers >= 0)
+            this.emitHome(d, this.sampleSecond(H.daytime), movers, this.amount(CAT.moving as number));
           for (let k = rng.intBetween(1, 3); k > 0; k--) {
             const f = E + rng.intBetween(-10, 30);
             const online = rng.chance(0.4);
-            const m = online ? this.onlineMerchant(CAT.furniture as number, 0) : local(CAT.furniture as number, Math.max(f, E));
-            if (alive(f) && m >= 0) this.emitHome(f, this.sampleSecond(online ? 'online' : 'shop'), m, this.amount(CAT.furniture as number));
+            const m = online
+              ? this.onlineMerchant(CAT.furniture as number, 0)
+              : local(CAT.furniture as number, Math.max(f, E));
+            if (alive(f) && m >= 0)
+              this.emitHome(
+                f,
+                this.sampleSecond(online ? H.online : H.shop),
+                m,
+                this.amount(CAT.furniture as number),
+              );
           }
           for (let k = rng.intBetween(1, 3); k > 0; k--) {
             const h = E + rng.intBetween(-5, 30);
             const m = local(CAT.home_improvement as number, Math.max(h, E));
-            if (alive(h) && m >= 0) this.emitHome(h, this.sampleSecond('shop'), m, this.amount(CAT.home_improvement as number));
+            if (alive(h) && m >= 0)
+              this.emitHome(h, this.sampleSecond(H.shop), m, this.amount(CAT.home_improvement as number));
           }
           if (rng.chance(0.5)) {
             const x = E + rng.intBetween(-7, 21);
             const m = local(CAT.electronics as number, Math.max(x, E));
-            if (alive(x) && m >= 0) this.emitHome(x, this.sampleSecond('shop'), m, this.amount(CAT.electronics as number, 2));
+            if (alive(x) && m >= 0)
+              this.emitHome(x, this.sampleSecond(H.shop), m, this.amount(CAT.electronics as number, 2));
           }
           break;
         }
         case 'new_car': {
           const dealer = local(CAT.car_dealer as number, E);
-          if (alive(E) && dealer >= 0) this.emitHome(E, this.sampleSecond('daytime'), dealer, this.amount(CAT.car_dealer as number));
+          if (alive(E) && dealer >= 0)
+            this.emitHome(E, this.sampleSecond(H.daytime), dealer, this.amount(CAT.car_dealer as number));
           const ins = this.onlineMerchant(CAT.auto_insurance as number, 1);
           const d = E + rng.intBetween(0, 1);
-          if (alive(d) && ins >= 0) this.emitHome(d, this.sampleSecond('online'), ins, this.amount(CAT.auto_insurance as number));
-          if (alive(E + 365) && ins >= 0) this.emitHome(E + 365, this.sampleSecond('online'), ins, this.amount(CAT.auto_insurance as number, 0.9));
+          if (alive(d) && ins >= 0)
+            this.emitHome(d, this.sampleSecond(H.online), ins, this.amount(CAT.auto_insurance as number));
+          if (alive(E + 365) && ins >= 0)
+            this.emitHome(
+              E + 365,
+              this.sampleSecond(H.online),
+              ins,
+              this.amount(CAT.auto_insurance as number, 0.9),
+            );
           break;
         }
         case 'retirement': {
           const d = E - rng.intBetween(0, 2);
           // The farewell dinner with colleagues: Korean barbecue near the office.
           const m = this.localMerchant(CAT.restaurant as number, d, true, CUISINES.indexOf('korean_bbq'), 0);
-          if (alive(d) && m >= 0) this.emitHome(d, 19 * 3600 + rng.int(3600), m, roundTo(rng.lognormal(180000, 0.3), 100));
+          if (alive(d) && m >= 0)
+            this.emitHome(d, 19 * 3600 + rng.int(3600), m, roundTo(rng.lognormal(180000, 0.3), 100));
           break;
         }
         case 'new_job': {
           for (let k = rng.intBetween(2, 4); k > 0; k--) {
             const d = E + rng.intBetween(-14, 7);
             const online = rng.chance(0.4);
-            const m = online ? this.onlineMerchant(CAT.clothing as number, 0) : local(CAT.clothing as number, d);
-            if (alive(d) && m >= 0) this.emitHome(d, this.sampleSecond(online ? 'online' : 'shop'), m, this.amount(CAT.clothing as number, 1.5));
+            const m = online
+              ? this.onlineMerchant(CAT.clothing as number, 0)
+              : local(CAT.clothing as number, d);
+            if (alive(d) && m >= 0)
+              this.emitHome(
+                d,
+                this.sampleSecond(online ? H.online : H.shop),
+                m,
+                this.amount(CAT.clothing as number, 1.5),
+              );
           }
           break;
         }
@@ -965,7 +1143,8 @@ export class CustomerSimulator {
     const anniversary = this.rng.int(365);
     const ins = this.onlineMerchant(CAT.auto_insurance as number, 1);
     for (let d = anniversary; d < this.end; d += 365) {
-      if (d >= this.first && ins >= 0) this.emitHome(d, this.sampleSecond('online'), ins, this.amount(CAT.auto_insurance as number));
+      if (d >= this.first && ins >= 0)
+        this.emitHome(d, this.sampleSecond(H.online), ins, this.amount(CAT.auto_insurance as number));
     }
   }
 
@@ -979,18 +1158,26 @@ export class CustomerSimulator {
     const once = (c: number, online = false, factor = 1) => {
       const d = someDay();
       const m = online ? this.onlineMerchant(c, 0) : this.localMerchant(c, d, false, -1, 0);
-      if (m >= 0) this.emitHome(d, this.sampleSecond(online ? 'online' : CATEGORIES[c]!.hours), m, this.amount(c, factor));
+      if (m >= 0)
+        this.emitHome(
+          d,
+          this.sampleSecond(online ? H.online : (COL.hours[c] as number)),
+          m,
+          this.amount(c, factor),
+        );
     };
     if ((p.persona[P.golfer] as number) === 0 && rng.chance(0.03)) once(CAT.golf as number);
-    if (!p.youngChild && this.babyDay === Number.POSITIVE_INFINITY && rng.chance(0.03)) once(CAT.baby as number, false, 1.5);
+    if (!p.youngChild && this.babyDay === Number.POSITIVE_INFINITY && rng.chance(0.03))
+      once(CAT.baby as number, false, 1.5);
     if ((p.persona[P.pet_owner] as number) === 0 && rng.chance(0.02)) once(CAT.pet as number);
-    if ((p.persona[P.luxury] as number) === 0 && rng.chance(0.02)) once(CAT.department_store as number, false, 4);
+    if ((p.persona[P.luxury] as number) === 0 && rng.chance(0.02))
+      once(CAT.department_store as number, false, 4);
     const shopper = p.persona[P.online_shopper] as number;
     const foreignOrders = shopper > 0 ? rng.poisson(2 * shopper * (span / 365)) : rng.chance(0.03) ? 1 : 0;
     for (let k = 0; k < foreignOrders; k++) {
       const d = someDay();
       const m = this.world.catalog.byName(rng.pick(['AliExpress', 'Amazon.com', 'iHerb']));
-      this.emitHome(d, this.sampleSecond('online'), m, this.amount(CAT.online_marketplace as number, 1.5));
+      this.emitHome(d, this.sampleSecond(H.online), m, this.amount(CAT.online_marketplace as number, 1.5));
     }
     // A single purchase abroad without a trip: a layover at a foreign airport.
     if (rng.chance(0.008)) {
@@ -998,12 +1185,111 @@ export class CustomerSimulator {
       const shops = this.world.catalog.airports[airportIndex(ap.code)]!;
       const d = someDay();
       const dest = CITIES[cityIndex(ap.city)] as City;
-      this.emitAbroad(d, rng.intBetween(8, 20) * 3600, rng.pick(shops.dutyFree), this.amount(CAT.duty_free as number, 0.5), dest.zone);
+      this.emitAbroad(
+        d,
+        rng.intBetween(8, 20) * 3600,
+        rng.pick(shops.dutyFree),
+        this.amount(CAT.duty_free as number, 0.5),
+        dest.zone,
+      );
     }
   }
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
+
+/**
+ * int32 key → non-negative int value, open addressing in typed arrays, cleared in O(1) by bumping a
+ * generation: a customer's favourites are looked up on every purchase and reset for every customer.
+ */
+class SmallIntMap {
+  private keys = new Int32Array(256);
+  private values = new Int32Array(256);
+  private stamps = new Uint32Array(256);
+  private generation = 1;
+  private size = 0;
+
+  clear(): void {
+    this.generation++;
+    this.size = 0;
+  }
+
+  /** The value, or -1. */
+  get(key: number): number {
+    const mask = this.keys.length - 1;
+    for (let i = (Math.imul(key, 0x9e3779b1) >>> 16) & mask; ; i = (i + 1) & mask) {
+      if (this.stamps[i] !== this.generation) return -1;
+      if (this.keys[i] === key) return this.values[i] as number;
+    }
+  }
+
+  set(key: number, value: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const mask = this.keys.length - 1;
+    for (let i = (Math.imul(key, 0x9e3779b1) >>> 16) & mask; ; i = (i + 1) & mask) {
+      if (this.stamps[i] !== this.generation) {
+        this.stamps[i] = this.generation;
+        this.keys[i] = key;
+        this.values[i] = value;
+        this.size++;
+        return;
+      }
+      if (this.keys[i] === key) {
+        this.values[i] = value;
+        return;
+      }
+    }
+  }
+
+  private grow(): void {
+    const { keys, values, stamps, generation } = this;
+    this.keys = new Int32Array(keys.length * 2);
+    this.values = new Int32Array(keys.length * 2);
+    this.stamps = new Uint32Array(keys.length * 2);
+    this.size = 0;
+    for (let i = 0; i < keys.length; i++)
+      if (stamps[i] === generation) this.set(keys[i] as number, values[i] as number);
+  }
+}
+
+const destinationCuisineCache = new Map<number, Float64Array | undefined>();
+
+/** Cumulative cuisine weights of restaurants at a destination abroad (undefined: a Korean city). */
+function destinationCuisines(city: number): Float64Array | undefined {
+  if (!destinationCuisineCache.has(city)) {
+    const c = CITIES[city] as City;
+    destinationCuisineCache.set(
+      city,
+      c.cuisines ? cumulative(CUISINES.map((k) => c.cuisines?.[k] ?? 0)) : undefined,
+    );
+  }
+  return destinationCuisineCache.get(city);
+}
+
+/** The `details` column of life_events.csv. */
+function describeEvent(p: CustomerPlan, e: LifeEvent): string {
+  const home = CITIES[p.homeCity] as City;
+  switch (e.kind) {
+    case 'moved_city':
+      return `${home.name}->${(CITIES[e.city as number] as City).name}`;
+    case 'new_job': {
+      const work = home.districts[e.district as number]?.name ?? home.name;
+      return p.employed
+        ? `work ${home.districts[p.workDistrict]?.name ?? home.name}->${work}`
+        : `starts work in ${work}`;
+    }
+    case 'new_baby':
+      return 'first child';
+    case 'new_car':
+      return 'buys first car';
+    case 'retirement':
+      return 'stops working';
+    default: {
+      const never: never = e.kind;
+      throw new Error(`unknown life event ${String(never)}`);
+    }
+  }
+}
 
 type CycleItem =
   | 'diapers'
@@ -1036,9 +1322,28 @@ export const CYCLE_ITEMS: Readonly<Record<CycleItem, CycleSpec>> = {
   utilities: { category: 'utilities', period: [30, 30], jitter: 1, online: 1, median: 60000, monthly: true },
   fuel: { category: 'fuel', period: [7, 12], jitter: 2, online: 0, median: 65000 },
   contact_lenses: { category: 'optician', period: [85, 95], jitter: 4, online: 0.5, median: 60000 },
-  gym_membership: { category: 'fitness', period: [30, 30], jitter: 1, online: 0, median: 80000, monthly: true },
+  gym_membership: {
+    category: 'fitness',
+    period: [30, 30],
+    jitter: 1,
+    online: 0,
+    median: 80000,
+    monthly: true,
+  },
   streaming: { category: 'streaming', period: [30, 30], jitter: 1, online: 1, median: 13500, monthly: true },
 };
+
+/** The day d in [from, to) with cf[d] <= x < cf[d + 1] (binary search on cumulative day factors). */
+function dayAt(cf: Float64Array, x: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if ((cf[mid] as number) <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
 
 /** The first day ≥ `from` that falls on day-of-month `dom` (clamped to the month's last day). */
 function nextMonthlyDay(cal: World['cal'], from: number, dom: number): number {
@@ -1058,7 +1363,7 @@ function roundTo(v: number, step: number): number {
 }
 
 function clamp(v: number, lo: number, hi: number): number {
-  return v < lo ? lo : v > hi ? hi : v;
+  return Math.min(hi, Math.max(lo, v));
 }
 
 /** KRW per unit of a currency in a month (year * 12 + month): the 2025 rate with a gentle, deterministic drift. */

@@ -74,7 +74,13 @@ export class CustomerEvents {
       if (t >= to) break;
       prev = t;
       const bucket = buckets.month[cal.monthBucket[Math.floor(t / DAY)] as number] as MonthBucket;
-      bucket.push(customer, this.merchant[i] as number, t, this.amount[i] as number, this.original[i] as number);
+      bucket.push(
+        customer,
+        this.merchant[i] as number,
+        t,
+        this.amount[i] as number,
+        this.original[i] as number,
+      );
       kept++;
     }
     return kept;
@@ -172,7 +178,13 @@ export class MonthBucket {
  * One stable counting-sort pass on 11 bits of `keys` (from `shift`), reading rows in the order of
  * `input` (or 0..n-1) and writing the reordered row numbers to `output`.
  */
-function radixPass(keys: Int32Array, input: Int32Array | null, output: Int32Array, counts: Int32Array, shift: number): void {
+function radixPass(
+  keys: Int32Array,
+  input: Int32Array | null,
+  output: Int32Array,
+  counts: Int32Array,
+  shift: number,
+): void {
   const n = keys.length;
   counts.fill(0);
   for (let r = 0; r < n; r++) {

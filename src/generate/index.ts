@@ -6,6 +6,7 @@
  * project's tagverse.yaml. See README.md in this folder and docs/world.md.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type GenerateOptions, type GenerateProgress, validateOptions } from './options.js';
 import { projectYaml } from './pack-yaml.js';
@@ -49,12 +50,16 @@ export async function generateWorld(options: GenerateOptions): Promise<GenerateS
   const truthDir = path.join(o.out, 'truth');
   mkdirSync(txDir, { recursive: true });
   mkdirSync(truthDir, { recursive: true });
-  // Month files of an earlier run with another window or format would mix with ours.
+  // Files of an earlier run with another window or format would mix with ours.
   for (const f of readdirSync(txDir)) if (MONTH_FILE.test(f)) rmSync(path.join(txDir, f));
+  for (const f of ['customers.parquet', 'customers.csv', 'merchants.parquet', 'merchants.csv']) {
+    rmSync(path.join(dataDir, f), { force: true });
+  }
 
   // 1. Simulate.
   const spec = { seed: o.seed, customers: o.customers, start: o.start, months: o.months };
   const threads = Math.min(o.threads ?? defaultThreads(o.customers), o.customers);
+  o.onProgress({ phase: 'simulate', done: 0, total: o.customers });
   const sim = await simulateAll(world, spec, threads, (done) =>
     o.onProgress({ phase: 'simulate', done, total: o.customers }),
   );
@@ -63,9 +68,11 @@ export async function generateWorld(options: GenerateOptions): Promise<GenerateS
   // 2. Write.
   const files: string[] = [];
   const rel = (...parts: string[]) => parts.join('/');
-  const writer = await WorldWriter.open(world, o.format);
+  // Months are written concurrently, one single-threaded DuckDB pipeline each.
+  const writer = await WorldWriter.open(world, o.format, Math.min(4, Math.max(2, availableParallelism())));
   const totalFiles = cal.monthKeys.length + 3;
   let written = 0;
+  o.onProgress({ phase: 'write', done: 0, total: totalFiles });
   const wrote = (file: string) => {
     files.push(file);
     o.onProgress({ phase: 'write', done: ++written, total: totalFiles });
@@ -83,7 +90,12 @@ export async function generateWorld(options: GenerateOptions): Promise<GenerateS
     for (let m = 0; m < cal.monthKeys.length; m++) {
       const bucket = buckets.month[m]!;
       const name = `${cal.monthKeys[m]}.${ext}`;
-      const job = { bucket, monthStartT: (cal.monthFirstDay[m] as number) * DAY, firstNumber: transactions + 1, path: path.join(txDir, name) };
+      const job = {
+        bucket,
+        monthStartT: (cal.monthFirstDay[m] as number) * DAY,
+        firstNumber: transactions + 1,
+        path: path.join(txDir, name),
+      };
       jobs.push(job);
       names.set(job, name);
       transactions += bucket.length;

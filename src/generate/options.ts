@@ -82,8 +82,10 @@ export function validateOptions(o: GenerateOptions): ValidOptions {
   const start = o.start ?? '2025-01-01';
   const parsed = typeof start === 'string' ? parseIsoDate(start) : undefined;
   if (!parsed) throw invalid(`start must be a date like 2025-01-01, got ${JSON.stringify(o.start)}`);
-  if (parsed[0] < 2000 || parsed[0] > 2100) throw invalid(`start must be between 2000 and 2100, got ${start}`);
-  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalid('onProgress must be a function');
+  if (parsed[0] < 2000 || parsed[0] > 2100)
+    throw invalid(`start must be between 2000 and 2100, got ${start}`);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
+    throw invalid('onProgress must be a function');
   const threads = o.threads === undefined ? undefined : positiveInteger('threads', o.threads, 64);
   return {
     customers,

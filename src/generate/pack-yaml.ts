@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { type Document, isScalar, isSeq, parseDocument } from 'yaml';
 
 const PACK = path.join('packs', 'card', 'tagverse.yaml');
 
@@ -28,7 +28,8 @@ function toCsv(doc: Document, source: string): void {
     files.value = files.value.replace(/\.parquet$/, '.csv');
   } else if (isSeq(files)) {
     for (const item of files.items) {
-      if (isScalar(item) && typeof item.value === 'string') item.value = item.value.replace(/\.parquet$/, '.csv');
+      if (isScalar(item) && typeof item.value === 'string')
+        item.value = item.value.replace(/\.parquet$/, '.csv');
     }
   }
 }
@@ -37,7 +38,8 @@ function declareText(doc: Document, source: string, column: string): void {
   if (doc.hasIn(['sources', source, 'columns', column])) return;
   const node = doc.createNode({ type: 'string' });
   node.flow = true;
-  if (!doc.hasIn(['sources', source, 'columns'])) doc.setIn(['sources', source, 'columns'], doc.createNode({}));
+  if (!doc.hasIn(['sources', source, 'columns']))
+    doc.setIn(['sources', source, 'columns'], doc.createNode({}));
   doc.setIn(['sources', source, 'columns', column], node);
 }
 

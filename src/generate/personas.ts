@@ -6,7 +6,7 @@
 import type { Calendar } from './calendar.js';
 import { CUISINE_SHARE, CUISINES, type Cuisine, FOODIE_CUISINE_WEIGHTS } from './categories.js';
 import { CITIES, type City, HOME_CITY_INDEXES } from './geography.js';
-import type { Rng } from './prng.js';
+import { cumulative, type Rng } from './prng.js';
 
 export const AGE_BANDS = ['20s', '30s', '40s', '50s', '60s', '70s'] as const;
 export const GENDERS = ['F', 'M'] as const;
@@ -41,7 +41,7 @@ const PERSONA_ODDS: Readonly<Record<Persona, PersonaOdds>> = {
   foodie: { base: 0.12, age: [1.3, 1.3, 1, 0.8, 0.6, 0.4], product: [0.8, 1, 1.3, 1.5] },
   frequent_traveller: { base: 0.08, age: [1.2, 1.2, 1, 1, 0.9, 0.5], product: [0.5, 1, 2, 3] },
   online_shopper: { base: 0.18, age: [1.5, 1.4, 1.1, 0.7, 0.4, 0.2], gender: [1.2, 0.8] },
-  coffee_daily: { base: 0.09, age: [1.3, 1.4, 1.2, 0.8, 0.4, 0.2] },
+  coffee_daily: { base: 0.08, age: [1.3, 1.4, 1.2, 0.8, 0.4, 0.2] },
   fitness: { base: 0.1, age: [1.6, 1.4, 1, 0.7, 0.4, 0.2] },
   pet_owner: { base: 0.14, age: [1.1, 1.2, 1, 1, 0.9, 0.6] },
   night_owl: { base: 0.07, age: [2.2, 1.3, 0.7, 0.4, 0.2, 0.1], gender: [0.8, 1.2] },
@@ -96,17 +96,25 @@ export interface CustomerPlan {
   readonly events: readonly LifeEvent[];
 }
 
+const HOME_CUMULATIVE = cumulative(HOME_CITY_INDEXES.map((ci) => (CITIES[ci] as City).population ?? 0));
+const DISTRICT_CUMULATIVE = CITIES.map((c) => cumulative(c.districts.map((d) => d.weight)));
+
+/** A home city in proportion to population (another one than `exclude`). */
 function pickHome(rng: Rng, exclude = -1): number {
-  const weights = HOME_CITY_INDEXES.map((ci) =>
-    ci === exclude ? 0 : ((CITIES[ci] as City).population ?? 0),
-  );
-  return HOME_CITY_INDEXES[rng.pickWeighted(weights)] as number;
+  for (;;) {
+    const city = HOME_CITY_INDEXES[rng.pickCumulative(HOME_CUMULATIVE)] as number;
+    if (city !== exclude) return city;
+  }
 }
 
+/** A district of the city in proportion to its weight (another one than `exclude`, when there is one). */
 function pickDistrict(rng: Rng, city: number, exclude = -1): number {
-  const c = CITIES[city] as City;
-  if (c.districts.length === 1) return 0;
-  return rng.pickWeighted(c.districts.map((d, i) => (i === exclude ? 0 : d.weight)));
+  const table = DISTRICT_CUMULATIVE[city] as Float64Array;
+  if (table.length === 1) return 0;
+  for (;;) {
+    const d = rng.pickCumulative(table);
+    if (d !== exclude) return d;
+  }
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

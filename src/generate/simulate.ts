@@ -5,9 +5,9 @@
  * output is the same whatever the number of threads.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CustomerSimulator } from './customer-simulator.js';
@@ -51,7 +51,12 @@ export interface RangeResult {
 }
 
 /** Simulates customers [from, to) of `world`. `progress` is called with the number done so far. */
-export function simulateRange(world: World, from: number, to: number, progress: (done: number) => void): RangeResult {
+export function simulateRange(
+  world: World,
+  from: number,
+  to: number,
+  progress: (done: number) => void,
+): RangeResult {
   const { cal } = world;
   const n = to - from;
   const buckets = new MonthBuckets(cal.monthKeys.length);
@@ -70,7 +75,13 @@ export function simulateRange(world: World, from: number, to: number, progress: 
     events.reset();
     const outcome = simulator.simulate(i, events);
     const p = outcome.plan;
-    events.flushTo(i, Math.max(0, p.signupDay) * DAY, (p.churnDay >= 0 ? p.churnDay : cal.days) * DAY, cal, buckets);
+    events.flushTo(
+      i,
+      Math.max(0, p.signupDay) * DAY,
+      (p.churnDay >= 0 ? p.churnDay : cal.days) * DAY,
+      cal,
+      buckets,
+    );
     truth.add(outcome);
     const k = i - from;
     profiles.ageBand[k] = p.ageBand;
@@ -114,7 +125,9 @@ export function defaultThreads(customers: number): number {
 /** URL of tsx's ESM API (`tsx/esm/api`, import condition), found through its package.json exports. */
 function tsxEsmApi(from: string): string {
   const pkgFile = createRequire(from).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
   const entry = pkg.exports['./esm/api']?.import.default;
   if (!entry) throw new Error('tsx has no ./esm/api export');
   return pathToFileURL(path.join(path.dirname(pkgFile), entry)).href;
@@ -190,8 +203,9 @@ export async function simulateAll(
   // Stitch the ranges back together in customer order.
   const buckets = new MonthBuckets(world.cal.monthKeys.length);
   for (const r of results) {
-    r.months.forEach((m, i) => buckets.month[i]!.appendChunks(m.chunks, m.length));
+    r.months.forEach((m, i) => {
+      buckets.month[i]!.appendChunks(m.chunks, m.length);
+    });
   }
   return { buckets, profiles: results.map((r) => r.profiles), truth: results.map((r) => r.truth) };
 }
-

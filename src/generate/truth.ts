@@ -34,7 +34,16 @@ export const TRUTH_HEADERS = {
     'decline_from',
   ],
   preferences: ['customer_id', 'preference', 'value', 'strength'],
-  cycles: ['customer_id', 'item', 'category', 'merchant_id', 'period_days', 'jitter_days', 'active_from', 'active_to'],
+  cycles: [
+    'customer_id',
+    'item',
+    'category',
+    'merchant_id',
+    'period_days',
+    'jitter_days',
+    'active_from',
+    'active_to',
+  ],
   life_events: ['customer_id', 'event', 'date', 'details'],
 } as const;
 

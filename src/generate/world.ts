@@ -5,7 +5,14 @@
  */
 import { buildCalendar, type Calendar, HOLIDAY_LUNAR, HOLIDAY_NONE } from './calendar.js';
 import { buildCatalog, type Catalog } from './catalog.js';
-import { CAT, CATEGORIES, HOUR_PROFILES, type HourProfile, SEASON_PROFILES, WEEK_PROFILES } from './categories.js';
+import {
+  CAT,
+  CATEGORIES,
+  HOUR_PROFILE_NAMES,
+  HOUR_PROFILES,
+  SEASON_PROFILES,
+  WEEK_PROFILES,
+} from './categories.js';
 import { cumulative } from './prng.js';
 
 export interface World {
@@ -15,8 +22,10 @@ export interface World {
   readonly catalog: Catalog;
   /** Per category, per day: how busy the category is that day relative to an ordinary day. */
   readonly dayFactor: readonly Float32Array[];
-  readonly dayFactorMax: Float64Array;
-  readonly hourCumulative: Readonly<Record<HourProfile, Float64Array>>;
+  /** Per category: running sums of the day factors (length days + 1, starting at 0). */
+  readonly dayCumulative: readonly Float64Array[];
+  /** Cumulative hour weights, by hour profile index (H). */
+  readonly hourCumulative: readonly Float64Array[];
 }
 
 /** Days that move particular categories: Valentine's, Parents' Day, Teachers' Day, Christmas Eve, New Year's Eve. */
@@ -51,12 +60,11 @@ export function buildWorld(seed: number, customers: number, start: string, month
   const cal = buildCalendar(start, months);
   const catalog = buildCatalog(seed, customers);
   const dayFactor: Float32Array[] = [];
-  const dayFactorMax = new Float64Array(CATEGORIES.length);
+  const dayCumulative: Float64Array[] = [];
   CATEGORIES.forEach((spec, c) => {
     const week = WEEK_PROFILES[spec.week];
     const season = SEASON_PROFILES[spec.season];
     const f = new Float32Array(cal.days);
-    let max = 0;
     for (let d = 0; d < cal.days; d++) {
       const holiday = cal.holiday[d] as number;
       // Public holidays behave like Sundays.
@@ -71,13 +79,12 @@ export function buildWorld(seed: number, customers: number, start: string, month
       }
       v *= lunarEffect(c, holiday, cal.preLunar[d] as number) * specialDay(c, month, dom);
       f[d] = v;
-      if (f[d]! > max) max = f[d]!;
     }
+    const cf = new Float64Array(cal.days + 1);
+    for (let d = 0; d < cal.days; d++) cf[d + 1] = (cf[d] as number) + (f[d] as number);
     dayFactor.push(f);
-    dayFactorMax[c] = max;
+    dayCumulative.push(cf);
   });
-  const hourCumulative = Object.fromEntries(
-    Object.entries(HOUR_PROFILES).map(([k, w]) => [k, cumulative(w)]),
-  ) as Record<HourProfile, Float64Array>;
-  return { seed, customers, cal, catalog, dayFactor, dayFactorMax, hourCumulative };
+  const hourCumulative = HOUR_PROFILE_NAMES.map((k) => cumulative(HOUR_PROFILES[k]));
+  return { seed, customers, cal, catalog, dayFactor, dayCumulative, hourCumulative };
 }
