@@ -5,9 +5,10 @@
  * its own PRNG stream into month buckets → write dimensions, one file per month, truth CSVs and the
  * project's tagverse.yaml. See README.md in this folder and docs/world.md.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { jsonSchemaPath, packDir } from '../packs/index.js';
 import { type GenerateOptions, type GenerateProgress, validateOptions } from './options.js';
 import { projectYaml } from './pack-yaml.js';
 import { defaultThreads, simulateAll, type TruthText } from './simulate.js';
@@ -125,8 +126,20 @@ export async function generateWorld(options: GenerateOptions): Promise<GenerateS
     counts.lifeEvents += t.counts.lifeEvents;
     counts.churned += t.counts.churned;
   }
-  writeFileSync(path.join(o.out, 'tagverse.yaml'), projectYaml(o.format));
+  writeFileSync(
+    path.join(o.out, 'tagverse.yaml'),
+    projectYaml(o.format).replace(
+      /^# yaml-language-server: \$schema=.*$/m,
+      `# yaml-language-server: $schema=${jsonSchemaPath()}`,
+    ),
+  );
   files.push('tagverse.yaml');
+  // The card pack's tag library comes with the world, unless the project already has tags of its own.
+  const tagsDir = path.join(o.out, 'tags');
+  if (!existsSync(tagsDir)) {
+    cpSync(path.join(packDir('card'), 'tags'), tagsDir, { recursive: true });
+    for (const f of readdirSync(tagsDir).sort()) files.push(`tags/${f}`);
+  }
   files.sort();
 
   return {

@@ -2,7 +2,24 @@
  * Roaring bitmaps of entity ordinals (the native `roaring` package, CRoaring underneath).
  * One import site, so the rest of the code says `Bitmap` and a switch to `roaring-wasm` stays local.
  */
-import roaring from 'roaring';
+import { createRequire } from 'node:module';
+
+/**
+ * roaring finds its native binary through node-pre-gyp, which parses `process.argv` as its own
+ * options: a CLI flag such as `--dir X` would be read as node-pre-gyp's `--directory`. Load it with
+ * a neutral argv.
+ */
+function loadRoaring(): typeof import('roaring') {
+  const require = createRequire(import.meta.url);
+  const argv = process.argv;
+  process.argv = argv.slice(0, 2);
+  try {
+    return require('roaring') as typeof import('roaring');
+  } finally {
+    process.argv = argv;
+  }
+}
+const roaring = loadRoaring();
 
 export const Bitmap = roaring.RoaringBitmap32;
 export type Bitmap = InstanceType<typeof roaring.RoaringBitmap32>;
