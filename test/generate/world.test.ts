@@ -2,7 +2,7 @@
  * The generated world as a contract: files, columns, types, ids, references, time bounds, and
  * planted truth that is visible in the transactions (and noise that stays noise).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mcc from 'mcc';
@@ -42,6 +42,9 @@ describe('files and summary', () => {
         'truth/preferences.csv',
         'truth/cycles.csv',
         'truth/life_events.csv',
+        ...readdirSync(fileURLToPath(new URL('../../packs/card/tags', import.meta.url))).map(
+          (f) => `tags/${f}`,
+        ),
       ].sort(),
     );
     expect(world.summary.customers).toBe(CUSTOMERS);
@@ -60,13 +63,18 @@ describe('files and summary', () => {
     ).toBe(world.summary.truth.churned);
   });
 
-  it('copies the card pack as tagverse.yaml', () => {
+  it('copies the card pack as tagverse.yaml (pointing editors at the schema) with its tag library', () => {
     const written = readFileSync(path.join(world.dir, 'tagverse.yaml'), 'utf8');
     const pack = readFileSync(
       fileURLToPath(new URL('../../packs/card/tagverse.yaml', import.meta.url)),
       'utf8',
     );
-    expect(written).toBe(pack);
+    const schema = fileURLToPath(new URL('../../schema/tagverse.schema.json', import.meta.url));
+    expect(written).toBe(
+      pack.replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${schema}`),
+    );
+    const packTags = readdirSync(fileURLToPath(new URL('../../packs/card/tags', import.meta.url))).sort();
+    expect(readdirSync(path.join(world.dir, 'tags')).sort()).toEqual(packTags);
   });
 });
 
