@@ -448,16 +448,22 @@ async function rejectDuplicates(
     );
   }
   const what = src.kind === 'events' ? 'event id' : src.kind === 'profile' ? 'entity key' : 'key';
+  // Duplicates are rare: find the keys first (one hash aggregate) and stop there when there are none.
+  const unique = await wh.scalar<boolean>(`SELECT count(${key}) = count(DISTINCT ${key}) FROM ${table}`);
+  if (unique) return { total: 0, byFile };
+  await wh.run(
+    `CREATE OR REPLACE TEMP TABLE _tv_dupkeys AS SELECT ${key} AS k FROM ${table} GROUP BY ${key} HAVING count(*) > 1`,
+  );
   await wh.run(`CREATE OR REPLACE TEMP TABLE _tv_dups AS
     SELECT d._file_id, d._row, d.k, f.path AS first_path, d.first_row FROM (
-      SELECT _file_id, _row, CAST(${key} AS VARCHAR) AS k,
-        first_value(_file_id) OVER w AS first_file, first_value(_row) OVER w AS first_row,
+      SELECT t._file_id, t._row, CAST(t.${key} AS VARCHAR) AS k,
+        first_value(t._file_id) OVER w AS first_file, first_value(t._row) OVER w AS first_row,
         row_number() OVER w AS rn
-      FROM ${table}
-      WHERE ${key} IN (SELECT ${key} FROM ${table} GROUP BY ${key} HAVING count(*) > 1)
-      WINDOW w AS (PARTITION BY ${key} ORDER BY _file_id, _row)
+      FROM ${table} t SEMI JOIN _tv_dupkeys dk ON dk.k = t.${key}
+      WINDOW w AS (PARTITION BY t.${key} ORDER BY t._file_id, t._row)
     ) d JOIN ${FILES} f ON f.file_id = d.first_file
     WHERE d.rn > 1 AND d.${fresh}`);
+  await wh.run('DROP TABLE _tv_dupkeys');
   const counts = await wh.jsonRows<{ file_id: number; n: number }>(
     `SELECT _file_id AS file_id, count(*)::INTEGER AS n FROM _tv_dups GROUP BY 1`,
   );
