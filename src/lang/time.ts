@@ -34,7 +34,8 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-export function localParts(epochMicros: number, tz: string): LocalParts {
+/** Local parts read straight from ICU: the definition the fast path below is checked against. */
+export function localPartsIcu(epochMicros: number, tz: string): LocalParts {
   const parts = formatter(tz).formatToParts(new Date(Math.floor(epochMicros / 1000)));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   return {
@@ -51,4 +52,44 @@ export function localParts(epochMicros: number, tz: string): LocalParts {
 export function localDateDays(epochMicros: number, tz: string): number {
   const p = localParts(epochMicros, tz);
   return Date.UTC(p.year, p.month - 1, p.day) / 86_400_000;
+}
+
+/**
+ * The UTC offset of each quarter hour, cached per zone. Zones change offset only on quarter-hour
+ * instants (their offsets are whole quarter hours), so the offset at the start of a quarter hour holds
+ * for all of it, and local parts follow by arithmetic instead of an ICU call per value.
+ */
+const QUARTER_MS = 900_000;
+const offsets = new Map<string, Map<number, number>>();
+
+function offsetMs(ms: number, tz: string): number {
+  let byQuarter = offsets.get(tz);
+  if (!byQuarter) {
+    byQuarter = new Map();
+    offsets.set(tz, byQuarter);
+  }
+  const quarter = Math.floor(ms / QUARTER_MS);
+  let off = byQuarter.get(quarter);
+  if (off === undefined) {
+    const start = quarter * QUARTER_MS;
+    const p = localPartsIcu(start * 1000, tz);
+    off = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - start;
+    if (byQuarter.size > 200_000) byQuarter.clear();
+    byQuarter.set(quarter, off);
+  }
+  return off;
+}
+
+export function localParts(epochMicros: number, tz: string): LocalParts {
+  const ms = Math.floor(epochMicros / 1000);
+  const d = new Date(ms + offsetMs(ms, tz));
+  const dow = d.getUTCDay();
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    weekday: dow === 0 ? 7 : dow,
+  };
 }

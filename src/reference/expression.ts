@@ -55,7 +55,7 @@ export function equals3(a: RefValue, b: RefValue): boolean | null {
   return a === b;
 }
 
-function compare3(op: CompareOp, a: RefValue, b: RefValue): boolean | null {
+export function compare3(op: CompareOp, a: RefValue, b: RefValue): boolean | null {
   if (a === null || b === null) return null;
   // Numbers (and times, dates) compare numerically; strings by UTF-16 code unit, which is byte order
   // for ASCII; booleans only with = and != (the checker allows nothing else).
@@ -77,7 +77,7 @@ function compare3(op: CompareOp, a: RefValue, b: RefValue): boolean | null {
   }
 }
 
-function bool(v: RefValue): boolean | null {
+export function bool(v: RefValue): boolean | null {
   return v === null ? null : (v as boolean);
 }
 
@@ -161,7 +161,7 @@ export function evalExpr(e: Expr, scope: Scope): RefValue {
   }
 }
 
-function arithmetic(op: ArithOp, x: number, y: number): number | null {
+export function arithmetic(op: ArithOp, x: number, y: number): number | null {
   switch (op) {
     case '+':
       return x + y;
