@@ -1,0 +1,522 @@
+/**
+ * The incremental evaluator: the same tag IR as the SQL compilers and the reference evaluator,
+ * evaluated per entity as events arrive.
+ *
+ * State per entity: for each events source, its events in (time, file, row) order, kept only as far
+ * back as the program's longest window needs (aggregates over `ever` keep cumulative state instead);
+ * for each aggregate, the range of those events inside its window at the entity's current as-of time.
+ * Moving the as-of time forward admits and expires events at the window edges; a new event is added to
+ * the ranges it falls in. Counts, sums and shares update in O(1); the other aggregates recompute from
+ * their range when read (through the reference evaluator's own functions, so the meaning is the
+ * same by construction); derived tags are re-evaluated from compiled closures.
+ *
+ * The differential tests (test/realtime) check that values equal the batch SQL values at the same
+ * as-of time for random streams and for the card pack.
+ */
+import type { RefValue } from '../lang/functions.js';
+import type { Aggregate, Expr, TagIR, TagProgram, Window } from '../lang/ir.js';
+import { aggregateValue, type EventRow, inWindow } from '../reference/aggregate.js';
+import { cell } from '../reference/expression.js';
+import {
+  type AffinityStats,
+  affinityList,
+  affinityPopulation,
+  affinityStats,
+  recurrenceValue,
+  shiftValue,
+} from '../reference/kinds.js';
+import { type ClosureEnv, type Compiled, compileClosure } from './closures.js';
+
+export type EntityId = string | number;
+export type TagValues = Record<string, RefValue>;
+
+/** An event handed to the engine: its source, entity, time (epoch µs) and columns. */
+export interface IncomingEvent {
+  readonly source: string;
+  readonly entity: EntityId;
+  readonly time: number;
+  /** Order after time among events with the same time (file id, row); arrival order by default. */
+  readonly fileId?: number;
+  readonly row?: number;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** One buffered event with its row-expression values cached (each evaluated once). */
+interface Buffered extends EventRow {
+  readonly cache: Map<Expr, RefValue>;
+}
+
+const DAY_US = 86_400_000_000;
+
+function bounds(w: Window, T: number): { lo: number; hi: number } {
+  switch (w.kind) {
+    case 'ever':
+      return { lo: Number.NEGATIVE_INFINITY, hi: T };
+    case 'last':
+      return { lo: T - w.seconds * 1e6, hi: T };
+    case 'between':
+      return { lo: T - w.fromSeconds * 1e6, hi: T - w.toSeconds * 1e6 };
+  }
+}
+
+function compareRows(a: EventRow, b: EventRow): number {
+  return a.time - b.time || a.fileId - b.fileId || a.row - b.row;
+}
+
+/** Aggregates updated in O(1) per event instead of recomputed from their range. */
+function isRunning(a: Aggregate): boolean {
+  return (
+    (a.fn === 'count' || a.fn === 'sum' || a.fn === 'share') &&
+    !(a.filter && readsAsOf(a.filter)) &&
+    !(a.arg && readsAsOf(a.arg))
+  );
+}
+
+/** Aggregates whose value depends on T itself, not only on the rows of their window. */
+function dependsOnT(a: Aggregate): boolean {
+  return (
+    a.fn === 'recurrence' ||
+    (a.filter !== undefined && readsAsOf(a.filter)) ||
+    (a.arg !== undefined && readsAsOf(a.arg)) ||
+    (a.by?.arg !== undefined && readsAsOf(a.by.arg))
+  );
+}
+
+/** The state of one aggregate for one entity: the window's range in the buffer and running sums. */
+class AggState {
+  start = 0;
+  end = 0;
+  /** Running count of rows passing the filter, of non-null args, of true args; sum of args. */
+  n = 0;
+  nonNull = 0;
+  hits = 0;
+  sum = 0;
+  /** Value computed from the range, valid until the range changes (or T, for values that read it). */
+  cached: { value: RefValue; at: number } | undefined;
+  /** Lowest as-of time this state was advanced to (states only move forward). */
+  at = Number.NEGATIVE_INFINITY;
+
+  constructor(readonly a: Aggregate) {}
+
+  reset(): void {
+    this.start = 0;
+    this.end = 0;
+    this.n = 0;
+    this.nonNull = 0;
+    this.hits = 0;
+    this.sum = 0;
+    this.cached = undefined;
+    this.at = Number.NEGATIVE_INFINITY;
+  }
+}
+
+class EntityState {
+  /** Events by source, sorted. */
+  readonly buffers = new Map<string, Buffered[]>();
+  readonly aggs = new Map<string, AggState>();
+  /** As-of time of the current values. */
+  asOf = Number.NEGATIVE_INFINITY;
+  values: TagValues | undefined;
+  arrivals = 0;
+  /** Earliest event time ever added (events may since have left the buffers). */
+  firstSeen = Number.POSITIVE_INFINITY;
+  /** Reads as of times before this cannot be answered any more (events were dropped). */
+  retainedFrom = Number.NEGATIVE_INFINITY;
+  constructor(readonly id: EntityId) {}
+}
+
+export interface EngineOptions {
+  /** Cap on buffered events per entity and source (oldest first dropped beyond the longest window). */
+  readonly maxBufferedPerEntity?: number;
+  /** Events are kept this long past the longest window, so slightly earlier reads stay exact (default 7 days). */
+  readonly retainMicros?: number;
+}
+
+export class IncrementalEngine {
+  private readonly entities = new Map<EntityId, EntityState>();
+  private readonly profiles = new Map<string, Map<EntityId, Readonly<Record<string, unknown>>>>();
+  private readonly aggregates: Aggregate[] = [];
+  private readonly aggsBySource = new Map<string, Aggregate[]>();
+  private readonly compiledTags: { tag: TagIR; value: Compiled }[];
+  private readonly compiledRow = new Map<Expr, Compiled>();
+  /** How far back each source's events are needed (µs); Infinity when an `ever` aggregate needs raw rows. */
+  private readonly lookback = new Map<string, number>();
+  /** Population state of affinity aggregates: per entity contributions and their totals. */
+  private readonly affinity = new Map<
+    string,
+    { stats: Map<EntityId, AffinityStats>; dirty: boolean; at: number; population: Map<string, number> }
+  >();
+
+  private readonly retainUs: number;
+
+  constructor(
+    readonly program: TagProgram,
+    readonly tags: readonly TagIR[] = program.tags,
+    private readonly opts: EngineOptions = {},
+  ) {
+    this.retainUs = opts.retainMicros ?? 7 * DAY_US;
+    const seen = new Set<string>();
+    for (const t of tags) {
+      for (const a of t.aggregates) {
+        if (seen.has(a.id)) continue;
+        seen.add(a.id);
+        this.aggregates.push(a);
+        this.aggsBySource.set(a.source, [...(this.aggsBySource.get(a.source) ?? []), a]);
+        const reach =
+          a.window.kind === 'ever'
+            ? Number.POSITIVE_INFINITY
+            : (a.window.kind === 'last' ? a.window.seconds : a.window.fromSeconds) * 1e6;
+        this.lookback.set(a.source, Math.max(this.lookback.get(a.source) ?? 0, reach));
+        if (a.fn === 'affinity') {
+          this.affinity.set(a.id, { stats: new Map(), dirty: true, at: Number.NaN, population: new Map() });
+        }
+      }
+    }
+    this.compiledTags = tags.map((tag) => ({ tag, value: compileClosure(tag.value, program.timezone) }));
+  }
+
+  /** Profile rows (one per entity) of a profile source. */
+  setProfiles(source: string, rows: readonly Readonly<Record<string, unknown>>[]): void {
+    const key = this.program.entityKeys[source]!;
+    const byEntity = new Map<EntityId, Readonly<Record<string, unknown>>>();
+    for (const r of rows) {
+      const id = r[key];
+      if (id === null || id === undefined || byEntity.has(id as EntityId)) continue;
+      byEntity.set(typeof id === 'bigint' ? Number(id) : (id as EntityId), r);
+    }
+    this.profiles.set(source, byEntity);
+    for (const e of this.entities.values()) this.invalidate(e);
+  }
+
+  /** Update (or add) one entity's profile row. */
+  setProfile(source: string, entity: EntityId, row: Readonly<Record<string, unknown>>): void {
+    if (!this.profiles.has(source)) this.profiles.set(source, new Map());
+    this.profiles.get(source)!.set(entity, row);
+    const e = this.entities.get(entity);
+    if (e) this.invalidate(e);
+  }
+
+  /** Entities the engine knows (with events or a profile). */
+  entityIds(): EntityId[] {
+    const ids = new Set<EntityId>(this.entities.keys());
+    for (const p of this.profiles.values()) for (const k of p.keys()) ids.add(k);
+    return [...ids];
+  }
+
+  /**
+   * Add an event. Returns its entity. Values are recomputed when read (`valuesAt`), so a burst of
+   * events for one entity costs one evaluation.
+   */
+  add(ev: IncomingEvent): EntityId {
+    const buffer = this.bufferOf(ev.entity, ev.source);
+    const e = this.entities.get(ev.entity)!;
+    e.arrivals++;
+    const rec: Buffered = {
+      time: ev.time,
+      fileId: ev.fileId ?? Number.MAX_SAFE_INTEGER,
+      row: ev.row ?? e.arrivals,
+      data: ev.data,
+      cache: new Map(),
+    };
+    // Usually the newest event: append. Otherwise insert in order and rebuild this source's ranges.
+    const last = buffer[buffer.length - 1];
+    e.firstSeen = Math.min(e.firstSeen, rec.time);
+    if (!last || compareRows(last, rec) <= 0) {
+      buffer.push(rec);
+      const index = buffer.length - 1;
+      for (const a of this.aggsBySource.get(ev.source) ?? []) {
+        const s = e.aggs.get(a.id);
+        // Only a range that reached the end of the buffer can grow: the new event is the newest.
+        if (!s || s.end !== index || rec.time > bounds(a.window, s.at).hi) continue;
+        s.end++;
+        if (rec.time > bounds(a.window, s.at).lo) this.count(s, rec, e, +1);
+        else s.start++;
+      }
+    } else {
+      let i = buffer.length;
+      while (i > 0 && compareRows(buffer[i - 1]!, rec) > 0) i--;
+      buffer.splice(i, 0, rec);
+      for (const a of this.aggsBySource.get(ev.source) ?? []) e.aggs.get(a.id)?.reset();
+    }
+    for (const a of this.aggsBySource.get(ev.source) ?? [])
+      if (a.fn === 'affinity') this.affinity.get(a.id)!.dirty = true;
+    e.values = undefined;
+    return ev.entity;
+  }
+
+  /** All tag values of an entity as of T (T must not go backwards for an entity, else it is rebuilt). */
+  valuesAt(entity: EntityId, T: number): TagValues {
+    let e = this.entities.get(entity);
+    if (!e) {
+      e = new EntityState(entity);
+      this.entities.set(entity, e);
+    }
+    if (e.values && e.asOf === T && !this.affinityStale(T)) return e.values;
+    if (T < e.asOf) {
+      if (T < e.retainedFrom) {
+        throw new Error(
+          `cannot read entity ${String(entity)} as of ${new Date(T / 1000).toISOString()}: its events before ${new Date(e.retainedFrom / 1000).toISOString()} are no longer kept`,
+        );
+      }
+      this.invalidate(e);
+    }
+    // Row expressions may read as_of: it is T while the ranges move.
+    e.asOf = T;
+    for (const a of this.aggregates) this.advance(e, a, T);
+    this.refreshAffinity(T);
+    const aggValue = (id: string, field?: string): RefValue => this.aggregateOf(e, id, field, T);
+    const values: TagValues = {};
+    const env: ClosureEnv = {
+      column: () => {
+        throw new Error('event columns are not readable in entity context');
+      },
+      profile: (source, column) =>
+        cell(this.profiles.get(source)?.get(entity) as Record<string, unknown> | undefined, column),
+      tag: (name) => values[name] ?? null,
+      agg: aggValue,
+      asOf: () => T,
+    };
+    for (const { tag, value } of this.compiledTags) values[tag.name] = value(env);
+    e.values = values;
+    this.compact(e, T);
+    return values;
+  }
+
+  /** Values of every known entity as of T. */
+  allValuesAt(T: number): Map<EntityId, TagValues> {
+    const out = new Map<EntityId, TagValues>();
+    for (const id of this.entityIds()) {
+      if (this.hasAnything(id, T)) out.set(id, this.valuesAt(id, T));
+    }
+    return out;
+  }
+
+  /** The batch universe: an entity counts when it has an event at or before T or a profile row. */
+  private hasAnything(id: EntityId, T: number): boolean {
+    for (const p of this.profiles.values()) if (p.has(id)) return true;
+    const e = this.entities.get(id);
+    if (!e) return false;
+    return e.firstSeen <= T;
+  }
+
+  private bufferOf(entity: EntityId, source: string): Buffered[] {
+    let e = this.entities.get(entity);
+    if (!e) {
+      e = new EntityState(entity);
+      this.entities.set(entity, e);
+    }
+    let b = e.buffers.get(source);
+    if (!b) {
+      b = [];
+      e.buffers.set(source, b);
+    }
+    return b;
+  }
+
+  private invalidate(e: EntityState): void {
+    for (const s of e.aggs.values()) s.reset();
+    e.values = undefined;
+    e.asOf = Number.NEGATIVE_INFINITY;
+  }
+
+  private rowEval(e: EntityState): (x: Expr, r: EventRow) => RefValue {
+    return (x, r) => {
+      const b = r as Buffered;
+      if (b.cache.has(x)) return b.cache.get(x)!;
+      let f = this.compiledRow.get(x);
+      if (!f) {
+        f = compileClosure(x, this.program.timezone);
+        this.compiledRow.set(x, f);
+      }
+      const v = f({
+        column: (c) => cell(b.data as Record<string, unknown>, c),
+        profile: (source, column) =>
+          cell(this.profiles.get(source)?.get(e.id) as Record<string, unknown> | undefined, column),
+        tag: () => {
+          throw new Error('tags are not readable in row context');
+        },
+        agg: () => {
+          throw new Error('aggregates are not readable in row context');
+        },
+        asOf: () => e.asOf,
+      });
+      // Values reading as_of change with T: do not cache those.
+      if (!readsAsOf(x)) b.cache.set(x, v);
+      return v;
+    };
+  }
+
+  /** Move an aggregate's range of one entity to as-of T. */
+  private advance(e: EntityState, a: Aggregate, T: number): void {
+    let s = e.aggs.get(a.id);
+    if (!s) {
+      s = new AggState(a);
+      e.aggs.set(a.id, s);
+    }
+    if (T < s.at) s.reset();
+    const buffer = e.buffers.get(a.source) ?? [];
+    const { lo, hi } = bounds(a.window, T);
+    // The range is [start, end): start = first row with time > lo, end = first row with time > hi.
+    // A row is counted exactly while start <= index < end.
+    while (s.end < buffer.length && buffer[s.end]!.time <= hi) {
+      if (s.end >= s.start) this.count(s, buffer[s.end]!, e, +1);
+      s.end++;
+    }
+    while (s.start < buffer.length && buffer[s.start]!.time <= lo) {
+      if (s.start < s.end) this.count(s, buffer[s.start]!, e, -1);
+      s.start++;
+    }
+    s.at = T;
+  }
+
+  private count(s: AggState, r: Buffered, e: EntityState, sign: 1 | -1): void {
+    s.cached = undefined;
+    const a = s.a;
+    if (!isRunning(a)) return;
+    const ev = this.rowEval(e);
+    if (a.filter && ev(a.filter, r) !== true) return;
+    s.n += sign;
+    if (a.fn === 'count' && a.arg && ev(a.arg, r) !== null) s.nonNull += sign;
+    if (a.fn === 'sum') {
+      const v = ev(a.arg!, r);
+      if (v !== null) s.sum += sign * (v as number);
+    }
+    if (a.fn === 'share' && ev(a.arg!, r) === true) s.hits += sign;
+  }
+
+  private rangeRows(e: EntityState, s: AggState): EventRow[] {
+    const buffer = e.buffers.get(s.a.source) ?? [];
+    return buffer.slice(s.start, s.end);
+  }
+
+  private aggregateOf(e: EntityState, id: string, field: string | undefined, T: number): RefValue {
+    const s = e.aggs.get(id)!;
+    const a = s.a;
+    if (isRunning(a)) {
+      if (a.fn === 'count') return a.arg ? s.nonNull : s.n;
+      if (a.fn === 'sum') return s.sum;
+      return s.n === 0 ? null : s.hits / s.n;
+    }
+    if (!s.cached || (s.cached.at !== T && dependsOnT(a))) {
+      const rows = this.rangeRows(e, s);
+      const ev = this.rowEval(e);
+      const tz = this.program.timezone;
+      let value: RefValue | Record<string, RefValue> | null;
+      if (a.fn === 'affinity') {
+        const aff = this.affinity.get(a.id)!;
+        const stats = aff.stats.get(e.id);
+        value = stats ? affinityList(a, stats, aff.population) : [];
+      } else if (a.fn === 'recurrence') value = recurrenceValue(a, rows, ev, T, tz);
+      else if (a.fn === 'shift') value = shiftValue(a, rows, ev, T);
+      else value = aggregateValue(a, rows, ev, T, tz);
+      s.cached = { value: value as RefValue, at: T };
+    }
+    const v = s.cached.value as unknown;
+    if (field === undefined) return v as RefValue;
+    if (v === null)
+      return field === 'regular' || field === 'overdue' || field === 'changed'
+        ? false
+        : field === 'cycles'
+          ? 0
+          : null;
+    return ((v as Record<string, RefValue>)[field] ?? null) as RefValue;
+  }
+
+  private affinityStale(T: number): boolean {
+    for (const a of this.affinity.values()) if (a.dirty || a.at !== T) return true;
+    return false;
+  }
+
+  /** Recompute the population of affinity aggregates when any entity's contribution may have changed. */
+  private refreshAffinity(T: number): void {
+    for (const [id, aff] of this.affinity) {
+      // The population is every entity's window at T: it changes with new events and with T.
+      if (!aff.dirty && aff.at === T) continue;
+      aff.at = T;
+      const a = this.aggregates.find((x) => x.id === id)!;
+      aff.stats.clear();
+      for (const e of this.entities.values()) {
+        this.advance(e, a, T);
+        const s = e.aggs.get(id)!;
+        const st = affinityStats(a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone);
+        if (st.size > 0) aff.stats.set(e.id, st);
+        s.cached = undefined;
+      }
+      aff.population = affinityPopulation(aff.stats.values());
+      aff.dirty = false;
+      for (const e of this.entities.values()) if (e.asOf !== T) e.values = undefined;
+      for (const e of this.entities.values()) if (e.values && e.asOf === T) e.values = undefined;
+    }
+  }
+
+  /** Drop buffered events no window can reach any more (as-of times only move forward). */
+  private compact(e: EntityState, T: number): void {
+    for (const [source, buffer] of e.buffers) {
+      const reach = this.lookback.get(source) ?? 0;
+      if (!Number.isFinite(reach)) continue;
+      let drop = 0;
+      const keepFrom = T - reach - this.retainUs;
+      while (drop < buffer.length && buffer[drop]!.time <= keepFrom) drop++;
+      const cap = this.opts.maxBufferedPerEntity;
+      if (cap !== undefined && buffer.length - drop > cap) drop = buffer.length - cap;
+      if (drop === 0) continue;
+      for (const a of this.aggsBySource.get(source) ?? []) {
+        const s = e.aggs.get(a.id);
+        if (!s) continue;
+        if (s.start < drop) {
+          // Only possible with the cap: fall back to a rebuild of this aggregate.
+          s.reset();
+        } else {
+          s.start -= drop;
+          s.end -= drop;
+        }
+      }
+      e.retainedFrom = Math.max(e.retainedFrom, buffer[drop - 1]!.time + reach);
+      buffer.splice(0, drop);
+    }
+  }
+}
+
+function readsAsOf(x: Expr): boolean {
+  let found = false;
+  const visit = (e: Expr): void => {
+    if (found) return;
+    if (e.kind === 'as_of') {
+      found = true;
+      return;
+    }
+    switch (e.kind) {
+      case 'neg':
+      case 'not':
+      case 'is_null':
+        visit(e.arg);
+        return;
+      case 'arith':
+      case 'compare':
+      case 'logic':
+        visit(e.left);
+        visit(e.right);
+        return;
+      case 'in':
+        visit(e.arg);
+        e.list.forEach(visit);
+        return;
+      case 'case':
+        for (const w of e.whens) {
+          visit(w.when);
+          visit(w.result);
+        }
+        visit(e.else);
+        return;
+      case 'call':
+        e.args.forEach(visit);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(x);
+  return found;
+}
+
+export { inWindow };

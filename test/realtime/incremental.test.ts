@@ -1,0 +1,244 @@
+/**
+ * The incremental evaluator against the batch SQL compiler: random tag files over random event
+ * streams (events arriving mostly in time order, some late), read at several increasing as-of times,
+ * must give the batch values of the data that had arrived, for every entity and tag.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { TagProgram } from '../../src/lang/ir.js';
+import { type EntityId, IncrementalEngine, type TagValues } from '../../src/realtime/engine.js';
+import type { ReferenceData, RefRow } from '../../src/reference/evaluator.js';
+import { Warehouse } from '../../src/warehouse/warehouse.js';
+import { tagFileArb, type World, worldArb } from '../lang/generators.js';
+import { compile, differences, loadTables, SOURCES, sqlValues } from '../lang/harness.js';
+
+let wh: Warehouse;
+beforeAll(async () => {
+  wh = await Warehouse.open(':memory:');
+});
+afterAll(() => wh.close());
+
+const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : undefined;
+
+/** Events of a world in arrival order: by time, except a few that arrive late. */
+function arrivals(data: ReferenceData, lateEvery: number): { source: string; row: RefRow }[] {
+  const out: { source: string; row: RefRow; t: number }[] = [];
+  for (const s of SOURCES) {
+    if (s.kind !== 'events') continue;
+    for (const row of data.events[s.name] ?? []) {
+      const t = row[s.timeColumn!] as number | null;
+      if (t === null || row[s.entityKey] === null) continue;
+      out.push({ source: s.name, row, t });
+    }
+  }
+  out.sort((a, b) => a.t - b.t || (a.row._row as number) - (b.row._row as number));
+  // Move every `lateEvery`-th event a few places later: out-of-order arrivals.
+  for (let i = lateEvery; lateEvery > 0 && i < out.length - 3; i += lateEvery) {
+    const [late] = out.splice(i, 1);
+    out.splice(i + 3, 0, late!);
+  }
+  return out;
+}
+
+function feed(
+  engine: IncrementalEngine,
+  program: TagProgram,
+  events: readonly { source: string; row: RefRow }[],
+): void {
+  for (const { source, row } of events) {
+    engine.add({
+      source,
+      entity: row[program.entityKeys[source]!] as EntityId,
+      time: row[program.timeColumns[source]!] as number,
+      fileId: row._file_id as number,
+      row: row._row as number,
+      data: row,
+    });
+  }
+}
+
+async function compareAt(
+  program: TagProgram,
+  engine: IncrementalEngine,
+  data: ReferenceData,
+  asOf: number,
+): Promise<string[]> {
+  await loadTables(wh, data);
+  const sql = await sqlValues(wh, program, asOf);
+  const inc = engine.allValuesAt(asOf) as Map<string | number, TagValues>;
+  return differences(program, sql, inc, ['sql', 'incremental']);
+}
+
+describe('the incremental evaluator agrees with batch SQL', () => {
+  test('on random tags over random event streams, read at increasing as-of times', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        tagFileArb,
+        worldArb,
+        fc.integer({ min: 0, max: 7 }),
+        async (yaml, world: World, lateEvery) => {
+          const program = compile(yaml, world.timezone);
+          const engine = new IncrementalEngine(program);
+          for (const s of SOURCES)
+            if (s.kind === 'profile') engine.setProfiles(s.name, world.data.profiles[s.name] ?? []);
+          const stream = arrivals(world.data, lateEvery);
+          // Three reads: after half the events (as of the half-way time), and twice at the end.
+          const half = Math.floor(stream.length / 2);
+          const times = stream.map((e) => (e.row.ts ?? e.row.at) as number);
+          const early = half > 0 ? Math.max(...times.slice(0, half)) : world.asOf - 1;
+          feed(engine, program, stream.slice(0, half));
+          const arrived: ReferenceData = {
+            events: {
+              tx: stream
+                .slice(0, half)
+                .filter((e) => e.source === 'tx')
+                .map((e) => e.row),
+              visits: stream
+                .slice(0, half)
+                .filter((e) => e.source === 'visits')
+                .map((e) => e.row),
+            },
+            profiles: world.data.profiles,
+          };
+          const asOfEarly = Math.min(early, world.asOf);
+          let diffs = await compareAt(program, engine, arrived, asOfEarly);
+          if (diffs.length > 0) throw new Error([...diffs, `early read at ${asOfEarly}`, yaml].join('\n'));
+          feed(engine, program, stream.slice(half));
+          for (const asOf of [world.asOf, world.asOf + 3_600_000_000]) {
+            diffs = await compareAt(program, engine, world.data, asOf);
+            if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`, yaml].join('\n'));
+          }
+        },
+      ),
+      {
+        numRuns: 150,
+        interruptAfterTimeLimit: 45_000,
+        markInterruptAsFailure: false,
+        ...(seed !== undefined ? { seed } : {}),
+      },
+    );
+  }, 120_000);
+
+  test('a read in the past after a later one is recomputed, not served stale, within the retained history', async () => {
+    const program = compile(
+      `- name: n7
+  description: payments in 7 days
+  category: behavior
+  from: tx
+  window: last 7d
+  value: count()
+`,
+      'UTC',
+    );
+    const engine = new IncrementalEngine(program);
+    const day = 86_400_000_000;
+    const t0 = Date.UTC(2025, 0, 10) * 1000;
+    for (const d of [0, 1, 2, 8]) {
+      engine.add({
+        source: 'tx',
+        entity: 'c1',
+        time: t0 + d * day,
+        data: { customer_id: 'c1', ts: t0 + d * day },
+      });
+    }
+    expect(engine.valuesAt('c1', t0 + 8 * day).n7).toBe(2);
+    expect(engine.valuesAt('c1', t0 + 2 * day).n7).toBe(3);
+    expect(engine.valuesAt('c1', t0 + 20 * day).n7).toBe(0);
+    // Events far behind the longest window (plus a week) are dropped: such old reads are refused.
+    engine.valuesAt('c1', t0 + 40 * day);
+    expect(() => engine.valuesAt('c1', t0 + 3 * day)).toThrow(/are no longer kept/);
+  });
+});
+
+const KINDS = `
+- name: fav
+  kind: affinity
+  description: Preferred categories.
+  category: preference
+  from: tx
+  dimension: category
+  measure: sum(amount)
+  window: last 365d
+  top: 2
+  min_support: 2
+  prior: 2
+  min_score: 1.1
+- name: cyc
+  kind: recurrence
+  description: A purchase cycle.
+  category: behavior
+  from: tx
+  where: category = 'pet'
+  window: last 180d
+  min_events: 4
+- name: cyc_by_channel
+  kind: recurrence
+  description: The most regular cycle per channel.
+  category: behavior
+  from: tx
+  dimension: channel
+  window: last 180d
+- name: started
+  kind: onset
+  description: Baby purchases started.
+  category: condition
+  from: tx
+  signal: category = 'baby'
+  baseline: between 120d and 30d ago
+  detection: last 30d
+- name: moved
+  kind: shift
+  description: The usual channel changed.
+  category: condition
+  from: tx
+  dimension: channel
+  baseline: between 120d and 30d ago
+  detection: last 30d
+  min_share: 0.6
+  min_events: 3
+- name: top_cat
+  description: Top category by count.
+  category: preference
+  from: tx
+  window: last 90d
+  value: top(category, 2, by distinct_days())
+`;
+
+describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
+  const DAY = 86_400_000_000;
+  const T = Date.UTC(2025, 5, 30, 12) * 1000;
+  const row = fc.record({
+    id: fc.constantFrom('a', 'b', 'c', 'd'),
+    daysAgo: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constantFrom(30, 120, 180, 365)),
+    category: fc.constantFrom('pet', 'baby', 'golf', 'grocery', 'cafe'),
+    amount: fc.integer({ min: -2, max: 40 }).map((x) => x * 2.5),
+    channel: fc.constantFrom('offline', 'online', 'app'),
+  });
+  test('random streams read at two times', async () => {
+    const program = compile(KINDS, 'Asia/Seoul');
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { maxLength: 80 }), async (rows) => {
+        const tx = rows.map((r, i) => ({
+          customer_id: r.id,
+          ts: T - r.daysAgo * DAY,
+          amount: r.amount,
+          qty: null,
+          channel: r.channel,
+          category: r.category,
+          online: null,
+          day: null,
+          _file_id: 1,
+          _row: i,
+        }));
+        const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
+        const engine = new IncrementalEngine(program);
+        feed(engine, program, arrivals(data, 5));
+        for (const asOf of [T - 20 * DAY, T]) {
+          const diffs = await compareAt(program, engine, data, asOf);
+          if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`].join('\n'));
+        }
+      }),
+      { numRuns: 60, interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
+    );
+  }, 60_000);
+});
