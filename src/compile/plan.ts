@@ -62,13 +62,21 @@ export interface PlanOptions {
 export function closure(program: TagProgram, names?: readonly string[]): TagIR[] {
   if (!names || names.length === 0) return [...program.tags];
   const byName = new Map(program.tags.map((t) => [t.name as string, t]));
+  const companions = new Map<string, string[]>();
+  for (const t of program.tags) {
+    if (t.companionOf) companions.set(t.companionOf, [...(companions.get(t.companionOf) ?? []), t.name]);
+  }
   const wanted = new Set<string>();
+  // A tag comes with what it reads and with its companion outputs (a cycle with its next due date):
+  // they are one definition and must not drift apart.
   const add = (n: string) => {
     if (wanted.has(n)) return;
     const t = byName.get(n);
     if (!t) return;
     wanted.add(n);
     for (const d of t.dependsOn) add(d);
+    if (t.companionOf) add(t.companionOf);
+    for (const c of companions.get(n) ?? []) add(c);
   };
   for (const n of names) add(n);
   return program.tags.filter((t) => wanted.has(t.name));
@@ -193,22 +201,46 @@ export function planBuild(
     const plain = list.filter((a) => !DEDICATED.has(a.fn));
     if (plain.length > 0) {
       const table = `${prefix}agg_${source}`;
+      // Each distinct row expression (a filter, an argument) is computed once per row in an inner
+      // projection, however many aggregates share it: calendar functions are not cheap.
+      const computed = new Map<string, string>();
+      const X = 'x';
+      const shared = (sqlText: string) => {
+        let name = computed.get(sqlText);
+        if (name === undefined) {
+          name = `_x${computed.size}`;
+          computed.set(sqlText, name);
+        }
+        return `${X}.${q(name)}`;
+      };
+      const xTime = `${X}."_t"`;
       const cols = plain.map((a) => {
-        const condition = conditionOf(a);
+        const parts = [
+          windowCondition(a.window, xTime, asOfMicros, d),
+          a.filter ? shared(rowSql(a.filter)) : undefined,
+        ].filter((c): c is string => c !== undefined);
         const sql = d.aggregate({
           fn: a.fn as AggregateSql['fn'],
-          ...(a.arg ? { arg: rowSql(a.arg), argType: a.arg.type } : {}),
-          ...(condition ? { condition } : {}),
-          time,
-          order: [`${EVENT_ALIAS}."_file_id"`, `${EVENT_ALIAS}."_row"`],
+          ...(a.arg ? { arg: shared(rowSql(a.arg)), argType: a.arg.type } : {}),
+          ...(parts.length > 0 ? { condition: parts.join(' AND ') } : {}),
+          time: xTime,
+          order: [`${X}."_f"`, `${X}."_r"`],
         });
         return `${sql} AS ${q(aggColumn(a.id))}`;
       });
+      const projection = [
+        `${EVENT_ALIAS}.${q(key)} AS "_k"`,
+        `${time} AS "_t"`,
+        `${EVENT_ALIAS}."_file_id" AS "_f"`,
+        `${EVENT_ALIAS}."_row" AS "_r"`,
+        ...[...computed].map(([sqlText, name]) => `${sqlText} AS ${q(name)}`),
+      ];
+      const inner = `SELECT ${projection.join(', ')} FROM ${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins} WHERE ${where}`;
       statements.push({
         name: `aggregates of ${source} (${plain.length})`,
         kind: 'aggregates',
         table,
-        select: `SELECT ${EVENT_ALIAS}.${q(key)} AS ${q(ENTITY)}, ${cols.join(', ')} FROM ${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins} WHERE ${where} GROUP BY 1`,
+        select: `SELECT ${X}."_k" AS ${q(ENTITY)}, ${cols.join(', ')} FROM (${inner}) AS ${X} GROUP BY 1`,
       });
       aggTables.push({ table, ids: plain.map((a) => a.id) });
     }

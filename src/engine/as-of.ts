@@ -19,6 +19,8 @@ export async function resolveAsOf(spec: string, wh: Warehouse, ctx: AsOfContext)
   const s = spec.trim();
   if (s === 'now') return ctx.now().getTime() * 1000;
   if (s === 'latest_event' || s === 'latest') {
+    // A project of profiles only (one row per entity, no event time) is as of now.
+    if (ctx.eventSources.length === 0) return ctx.now().getTime() * 1000;
     const parts: string[] = [];
     for (const e of ctx.eventSources) {
       if (!(await wh.tableExists('raw', e.source))) continue;

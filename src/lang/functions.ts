@@ -129,11 +129,11 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
   },
   {
     name: 'least',
-    params: [NUM],
+    params: [['number', 'time', 'date']],
     variadic: true,
     minArgs: 2,
     handlesNull: true,
-    returns: () => 'number',
+    returns: (t) => t.find((x) => x !== 'null') ?? 'null',
     ref: (a) => {
       const xs = a.filter((x) => x !== null) as number[];
       return xs.length === 0 ? null : Math.min(...xs);
@@ -143,11 +143,11 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
   },
   {
     name: 'greatest',
-    params: [NUM],
+    params: [['number', 'time', 'date']],
     variadic: true,
     minArgs: 2,
     handlesNull: true,
-    returns: () => 'number',
+    returns: (t) => t.find((x) => x !== 'null') ?? 'null',
     ref: (a) => {
       const xs = a.filter((x) => x !== null) as number[];
       return xs.length === 0 ? null : Math.max(...xs);
