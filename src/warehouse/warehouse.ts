@@ -14,6 +14,14 @@ import { ident, str } from './sql.js';
 
 export type Row = Record<string, unknown>;
 
+/** TAGVERSE_TRACE_SQL=<ms> logs every statement slower than that many milliseconds to stderr. */
+const TRACE = process.env.TAGVERSE_TRACE_SQL !== undefined;
+const TRACE_MS = Number(process.env.TAGVERSE_TRACE_SQL || 0);
+function trace(sql: string, ms: number): void {
+  if (ms >= TRACE_MS)
+    process.stderr.write(`[sql ${ms.toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 300)}\n`);
+}
+
 export interface WarehouseOptions {
   readonly threads?: number;
   readonly memoryLimit?: string;
@@ -60,7 +68,9 @@ export class Warehouse {
   }
 
   async run(sql: string, params?: DuckDBValue[]): Promise<void> {
+    const t = TRACE ? performance.now() : 0;
     await this.connection.run(sql, params);
+    if (TRACE) trace(sql, performance.now() - t);
   }
 
   /** Rows as plain JS objects (BIGINT -> bigint; use `numberRows` when you need numbers). */
@@ -74,7 +84,9 @@ export class Warehouse {
    * numbers, dates and timestamps as strings: what tests, JSON output and the API want.
    */
   async objects<T extends Row = Row>(sql: string, params?: DuckDBValue[]): Promise<T[]> {
+    const t = TRACE ? performance.now() : 0;
     const reader = await this.connection.runAndReadAll(sql, params);
+    if (TRACE) trace(sql, performance.now() - t);
     return reader.getRowObjectsJS().map((row) => {
       const out: Row = {};
       for (const [k, v] of Object.entries(row)) out[k] = plain(v);
