@@ -76,7 +76,7 @@ const calendar = (
   doc,
 });
 
-export const FUNCTIONS: readonly ScalarFunction[] = [
+const BASE_FUNCTIONS: readonly ScalarFunction[] = [
   {
     name: 'abs',
     params: [NUM],
@@ -311,16 +311,6 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     doc: 'true when a list tag contains the value',
   },
   {
-    name: 'prefers',
-    params: [['list'], STR],
-    handlesNull: true,
-    returns: () => 'boolean',
-    ref: (a) =>
-      a[0] === null || a[1] === null ? null : (a[0] as readonly ListItem[]).some((i) => i.value === a[1]),
-    sql: (a) => `list_contains(list_transform(${a[0]}, x -> x.value), ${a[1]})`,
-    doc: "true when an affinity (or any list) tag ranks the value: prefers(favourite_cuisine, 'korean_bbq')",
-  },
-  {
     name: 'size',
     params: [['list']],
     returns: () => 'number',
@@ -343,6 +333,18 @@ export const FUNCTIONS: readonly ScalarFunction[] = [
     ref: (a) => (a[0] as readonly ListItem[])[0]?.value ?? null,
     sql: (a) => `(${a[0]})[1].value`,
     doc: 'the first (best) value of a list tag',
+  },
+];
+
+const HAS = BASE_FUNCTIONS.find((f) => f.name === 'has')!;
+
+export const FUNCTIONS: readonly ScalarFunction[] = [
+  ...BASE_FUNCTIONS,
+  // `prefers(favourite_cuisine, 'korean_bbq')`: `has` under the name segments read naturally with.
+  {
+    ...HAS,
+    name: 'prefers',
+    doc: "true when an affinity (or any list) tag ranks the value: prefers(favourite_cuisine, 'korean_bbq')",
   },
 ];
 

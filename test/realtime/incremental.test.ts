@@ -11,6 +11,7 @@ import type { ReferenceData, RefRow } from '../../src/reference/evaluator.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { tagFileArb, type World, worldArb } from '../lang/generators.js';
 import { compile, differences, loadTables, SOURCES, sqlValues } from '../lang/harness.js';
+import { KINDS_TAGS } from '../lang/kinds-fixture.js';
 
 let wh: Warehouse;
 beforeAll(async () => {
@@ -150,60 +151,6 @@ describe('the incremental evaluator agrees with batch SQL', () => {
   });
 });
 
-const KINDS = `
-- name: fav
-  kind: affinity
-  description: Preferred categories.
-  category: preference
-  from: tx
-  dimension: category
-  measure: sum(amount)
-  window: last 365d
-  top: 2
-  min_support: 2
-  prior: 2
-  min_score: 1.1
-- name: cyc
-  kind: recurrence
-  description: A purchase cycle.
-  category: behavior
-  from: tx
-  where: category = 'pet'
-  window: last 180d
-  min_events: 4
-- name: cyc_by_channel
-  kind: recurrence
-  description: The most regular cycle per channel.
-  category: behavior
-  from: tx
-  dimension: channel
-  window: last 180d
-- name: started
-  kind: onset
-  description: Baby purchases started.
-  category: condition
-  from: tx
-  signal: category = 'baby'
-  baseline: between 120d and 30d ago
-  detection: last 30d
-- name: moved
-  kind: shift
-  description: The usual channel changed.
-  category: condition
-  from: tx
-  dimension: channel
-  baseline: between 120d and 30d ago
-  detection: last 30d
-  min_share: 0.6
-  min_events: 3
-- name: top_cat
-  description: Top category by count.
-  category: preference
-  from: tx
-  window: last 90d
-  value: top(category, 2, by distinct_days())
-`;
-
 describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
   const DAY = 86_400_000_000;
   const T = Date.UTC(2025, 5, 30, 12) * 1000;
@@ -215,7 +162,7 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
     channel: fc.constantFrom('offline', 'online', 'app'),
   });
   test('random streams read at two times', async () => {
-    const program = compile(KINDS, 'Asia/Seoul');
+    const program = compile(KINDS_TAGS, 'Asia/Seoul');
     await fc.assert(
       fc.asyncProperty(fc.array(row, { maxLength: 80 }), async (rows) => {
         const tx = rows.map((r, i) => ({
