@@ -386,7 +386,15 @@ export function planBuild(
   const level = new Map<TagName, number>();
   for (const t of tags) level.set(t.name, 1 + Math.max(0, ...t.dependsOn.map((x) => level.get(x) ?? 0)));
   const maxLevel = Math.max(0, ...level.values());
-  let sql = `SELECT ${layer0.join(', ')} FROM ${entities} AS ent ${joins.join(' ')}`;
+  // Each layer is its own table: nested in one query, an optimizer that merges projections would
+  // inline every tag into the tags that read it, and chains of derived tags grow exponentially.
+  let layer = `${prefix}layer0`;
+  statements.push({
+    name: 'join aggregates and profiles',
+    kind: 'assemble',
+    table: layer,
+    select: `SELECT ${layer0.join(', ')} FROM ${entities} AS ent ${joins.join(' ')}`,
+  });
   for (let l = 1; l <= maxLevel; l++) {
     const cols = tags
       .filter((t) => level.get(t.name) === l)
@@ -395,7 +403,14 @@ export function planBuild(
         const typed = t.value.type === 'null' ? 'NULL' : t.value.type === 'number' ? d.toDouble(v) : v;
         return `${typed} AS ${q(t.name)}`;
       });
-    sql = `SELECT *, ${cols.join(', ')} FROM (${sql}) AS l${l - 1}`;
+    const next = `${prefix}layer${l}`;
+    statements.push({
+      name: `tags of layer ${l} (${cols.length})`,
+      kind: 'assemble',
+      table: next,
+      select: `SELECT *, ${cols.join(', ')} FROM ${layer}`,
+    });
+    layer = next;
   }
   const output = `${prefix}values`;
   statements.push({
@@ -412,7 +427,7 @@ export function planBuild(
               : fields.map((f) => `${entityResolver.agg(a.id, f)} AS ${q(aggColumn(a.id, f))}`);
           })
         : []),
-    ].join(', ')} FROM (${sql}) AS assembled`,
+    ].join(', ')} FROM ${layer}`,
   });
   return { asOfMicros, tags, statements, output };
 }

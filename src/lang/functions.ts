@@ -45,6 +45,11 @@ export interface ScalarFunction {
 export interface SqlFnContext {
   /** A SQL string literal of the zone to use (already quoted). */
   readonly tz: (args: readonly string[], calendarArgs: number) => string;
+  /**
+   * SQL of the local (naive) date-time of the instant `args[0]`, in the zone given as argument
+   * `calendarArgs` or the project's: the dialect may do it with arithmetic rather than a calendar call.
+   */
+  readonly local: (args: readonly string[], calendarArgs: number) => string;
 }
 
 const NUM: readonly ValueType[] = ['number'];
@@ -72,7 +77,7 @@ const calendar = (
   minArgs: 1,
   returns: () => 'number',
   ref: (a, ctx) => part(localParts(num(a[0]!), a.length > 1 ? str(a[1]!) : ctx.timezone)),
-  sql: (a, ctx) => sql(`timezone(${ctx.tz(a, 1)}, ${a[0]})`),
+  sql: (a, ctx) => sql(ctx.local(a, 1)),
   doc,
 });
 
@@ -256,7 +261,7 @@ const BASE_FUNCTIONS: readonly ScalarFunction[] = [
     minArgs: 1,
     returns: () => 'boolean',
     ref: (a, ctx) => localParts(num(a[0]!), a.length > 1 ? str(a[1]!) : ctx.timezone).weekday >= 6,
-    sql: (a, ctx) => `(isodow(timezone(${ctx.tz(a, 1)}, ${a[0]})) >= 6)`,
+    sql: (a, ctx) => `(isodow(${ctx.local(a, 1)}) >= 6)`,
     doc: 'true on local Saturdays and Sundays',
   },
   {
@@ -274,7 +279,7 @@ const BASE_FUNCTIONS: readonly ScalarFunction[] = [
     sql: (a, ctx, types) =>
       types[0] === 'string'
         ? `(CASE WHEN regexp_full_match(trim(${a[0]}), '${ISO_DATE.source}') THEN TRY_CAST(trim(${a[0]}) AS DATE) END)`
-        : `CAST(timezone(${ctx.tz(a, 1)}, ${a[0]}) AS DATE)`,
+        : `CAST(${ctx.local(a, 1)} AS DATE)`,
     doc: "local calendar date of a time, or a date from text ('2025-03-01')",
   },
   {

@@ -93,3 +93,35 @@ export function localParts(epochMicros: number, tz: string): LocalParts {
     weekday: dow === 0 ? 7 : dow,
   };
 }
+
+/** A change of a zone's UTC offset: from instant `at` (epoch µs) on, local = UTC + `offsetUs`. */
+export interface OffsetChange {
+  readonly at: number;
+  readonly offsetUs: number;
+}
+
+/**
+ * The UTC offsets of a zone between two instants: the offset at `fromUs` and every change up to
+ * `toUs`, found day by day and then to the quarter hour (zones change only on quarter hours).
+ * SQL engines use it to turn instants into local time with integer arithmetic instead of a
+ * calendar library call per row.
+ */
+export function offsetChanges(tz: string, fromUs: number, toUs: number): OffsetChange[] {
+  const off = (ms: number) => offsetMs(ms, tz) * 1000;
+  const out: OffsetChange[] = [{ at: Number.NEGATIVE_INFINITY, offsetUs: off(Math.floor(fromUs / 1000)) }];
+  const DAY = 86_400_000;
+  for (let day = Math.floor(fromUs / 1000 / DAY) * DAY; day < toUs / 1000; day += DAY) {
+    const before = out[out.length - 1]!.offsetUs;
+    if (off(day + DAY) === before) continue;
+    // The change is inside (day, day + DAY]: find its quarter hour.
+    let lo = day;
+    let hi = day + DAY;
+    while (hi - lo > QUARTER_MS) {
+      const mid = lo + Math.floor((hi - lo) / 2 / QUARTER_MS) * QUARTER_MS;
+      if (off(mid) === before) lo = mid;
+      else hi = mid;
+    }
+    out.push({ at: hi * 1000, offsetUs: off(hi) });
+  }
+  return out;
+}

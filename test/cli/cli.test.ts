@@ -88,7 +88,7 @@ describe('the tagverse command', () => {
 
     const sql = await tagverse(['check', '--project', dir, '--sql']);
     expect(sql.stdout).toMatch(
-      /-- aggregates of tx \(1\) -> _tv_agg_tx\nSELECT .*sum\(CAST\(e\."amount" AS DOUBLE\)\)/,
+      /-- aggregates of tx \(1\) -> _tv_agg_tx\nSELECT .*sum\(x\."_x0"\).*CAST\(e\."amount" AS DOUBLE\) AS "_x0"/,
     );
   });
 

@@ -501,8 +501,11 @@ class ExprGen {
           fc.tuple(n(), fc.constantFrom(...ops), n()).map(([a, op, b]) => paren(`${a} ${op} ${b}`)),
           n().map((a) => `-${a}`),
           fc.tuple(fc.constantFrom('abs', 'floor', 'ceil', 'round'), n()).map(([fn, a]) => call(fn, a)),
-          fc.tuple(n(), n(), maybe(n(), 2)).map(([a, b, c]) => call('greatest', a, b, ...(c ? [c] : []))),
-          fc.tuple(n(), n()).map(([a, b]) => call('least', a, b)),
+          // One argument never the null literal: least(null, null) has no type and is an error.
+          fc
+            .tuple(n(), of(type), maybe(n(), 2))
+            .map(([a, b, c]) => call('greatest', a, b, ...(c ? [c] : []))),
+          fc.tuple(of(type), n()).map(([a, b]) => call('least', a, b)),
           calendar,
           nul('str').map((s) => call('length', s)),
           fc.tuple(nul('date'), nul('date')).map(([a, b]) => call('days_between', a, b)),
