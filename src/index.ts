@@ -39,6 +39,38 @@ export {
   ingest,
   RejectThresholdError,
 } from './ingest/ingest.js';
+export { type ModelDefinition, parseModelFile } from './models/definition.js';
+export {
+  type Backtest,
+  type EvaluateOptions,
+  type Evaluation,
+  evaluateModel,
+  listModels,
+  type ModelSummary,
+} from './models/evaluate.js';
+export type { FeatureContribution, ModelExplanation } from './models/explain.js';
+export { CompiledForest, scoringColumns } from './models/gbdt/forest.js';
+export { DEFAULT_GBDT_PARAMS, type GbdtModel, type GbdtParams, trainGbdt } from './models/gbdt/train.js';
+export { treeShap } from './models/gbdt/treeshap.js';
+export {
+  DEFAULT_LINEAR_PARAMS,
+  type LinearModel,
+  type LinearParams,
+  trainLinear,
+} from './models/linear/linear.js';
+export type { FeatureColumn, FeatureMatrix } from './models/matrix.js';
+export {
+  auc,
+  averagePrecision,
+  brier,
+  calibration,
+  evaluatePredictions,
+  gains,
+  logLoss,
+  type Metrics,
+} from './models/metrics.js';
+export { type ModelCard, type ModelFile, predictorOf, readModelFile } from './models/model-file.js';
+export { type TrainOptions, type TrainResult, trainModel } from './models/train.js';
 export { listTags, type TagDetail, type TagSummary, tagDetail } from './online/catalog.js';
 export { loadStore } from './online/load.js';
 export { readSnapshot, snapshotPath, writeSnapshot } from './online/snapshot.js';

@@ -26,7 +26,10 @@ import {
   type SegmentLimits,
 } from '../segments/segment.js';
 import { VERSION } from '../version.js';
+import { assetResponse, type ConsoleBundle, isConsolePage } from './console-assets.js';
+import { registerConsoleRoutes } from './console-routes.js';
 import { DOCS_HTML, DOCS_INIT, docsAsset } from './docs-page.js';
+import { type RealtimeHandle, registerIngestRoutes } from './ingest-routes.js';
 import type { KeyRing, Principal } from './keys.js';
 import { Metrics } from './metrics.js';
 import { ApiError, problemOf } from './problem.js';
@@ -42,6 +45,12 @@ export interface ApiOptions {
   readonly limits: ApiLimits;
   /** Clock for rate limiting (tests inject one). */
   readonly now?: () => number;
+  /** The web console's built bundle, served at `/` (none: `/` is a 404 problem). */
+  readonly console?: ConsoleBundle;
+  /** Real time (ingestion routes, src/api/ingest-routes.ts); absent: no ingestion routes. */
+  readonly realtime?: RealtimeHandle;
+  /** The warehouse gate, when the server shares it (real time writes the warehouse through it too). */
+  readonly gate?: WarehouseGate;
 }
 
 type Env = { Variables: { principal: Principal; store: TagStore } };
@@ -68,7 +77,7 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
   const { config, holder, keys, limits } = opts;
   const metrics = new Metrics();
   const limiter = new RateLimiter(limits.requestsPerSecond, limits.burst, opts.now);
-  const gate = new WarehouseGate(limits.queryTimeoutMs);
+  const gate = opts.gate ?? new WarehouseGate(limits.queryTimeoutMs);
   const segmentLimits: SegmentLimits = {
     maxExpressionLength: limits.maxExpressionLength,
     maxDepth: limits.maxExpressionDepth,
@@ -91,7 +100,12 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
     if (body.status >= 500 && body.code === 'internal') console.error(e);
     return c.body(JSON.stringify(body), body.status as 400, { ...headers, 'content-type': PROBLEM });
   });
-  app.notFound(() => {
+  app.notFound((c) => {
+    // A deep link into the console (/tags/golf_lover) is the console's page, rendered by the app.
+    if (opts.console && isConsolePage(c.req.method, c.req.path, c.req.header('accept'))) {
+      const { body, headers } = assetResponse(opts.console.index, c.req.header('accept-encoding'));
+      return c.body(new Uint8Array(body), 200, headers);
+    }
     throw new ApiError(404, 'route.not_found', 'no such route (see /openapi.json)');
   });
 
@@ -120,6 +134,29 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
     }
   });
 
+  // The console's files (exact paths only; everything else goes on to the routes).
+  if (opts.console) {
+    const bundle = opts.console;
+    app.use('*', async (c, next) => {
+      const file = c.req.method === 'GET' || c.req.method === 'HEAD' ? bundle.file(c.req.path) : undefined;
+      if (!file) return next();
+      const { body, headers } = assetResponse(file, c.req.header('accept-encoding'));
+      return c.body(new Uint8Array(body), 200, headers);
+    });
+  }
+
+  // Ingestion (Segment API, /v1/events): its own auth (Basic, writeKey), limits and problems.
+  if (opts.realtime) {
+    registerIngestRoutes(app as never, {
+      config,
+      keys,
+      limiter,
+      metrics,
+      realtime: opts.realtime,
+      requestsPerSecond: limits.requestsPerSecond,
+    });
+  }
+
   // Every /v1 route: a valid key, within its rate limit; the store is pinned for the whole request.
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
@@ -145,8 +182,13 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
       );
     }
     c.set('principal', principal);
-    c.set('store', holder.current);
-    await next();
+    // Pinned: real-time changes wait while a request reads the store across turns (segments in slices).
+    c.set('store', holder.acquire());
+    try {
+      await next();
+    } finally {
+      holder.release();
+    }
   });
 
   const need =
@@ -567,6 +609,17 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
       return c.json(r, 200);
     },
   );
+
+  // ---- what the web console reads besides the above (console-routes.ts) ----------------------------
+  registerConsoleRoutes(app, {
+    config,
+    gate,
+    need,
+    security,
+    errors: ERRORS,
+    json,
+    problem: problemResponse,
+  });
 
   // ---- operations (no key) -------------------------------------------------------------------------
   app.get('/healthz', (c) => c.json({ ok: true, version: VERSION }));

@@ -7,7 +7,10 @@ import { serve as listen } from '@hono/node-server';
 import { type ProjectConfig, requireProject } from '../config/project.js';
 import { StoreHolder } from '../online/store-holder.js';
 import { createApp } from './app.js';
+import { ConsoleBundle, defaultConsoleDir } from './console-assets.js';
 import { KeyRing, keysFromEnv } from './keys.js';
+import { startRealtime, warehouseTurn } from './realtime-server.js';
+import { WarehouseGate } from './warehouse-gate.js';
 
 export interface ServeOptions {
   /** Port to listen on (default 8080; 0 picks a free one). */
@@ -23,6 +26,14 @@ export interface ServeOptions {
   /** Environment to read TAGVERSE_API_KEYS from (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly log?: (message: string) => void;
+  /** Folder of the web console's built bundle, served at `/` (default dist/web; null: no console). */
+  readonly consoleDir?: string | null;
+  /** Real time (ingestion, live tags, triggers): default on when tagverse.yaml has a `realtime` section. */
+  readonly realtime?: boolean;
+  /** fetch used by trigger webhooks (tests). */
+  readonly fetch?: typeof fetch;
+  /** Wall clock of real time, epoch ms (tests). */
+  readonly now?: () => number;
 }
 
 export interface RunningServer {
@@ -31,6 +42,8 @@ export interface RunningServer {
   readonly port: number;
   readonly host: string;
   readonly holder: StoreHolder;
+  /** Real time, when it runs: `ready` resolves once it accepts events. */
+  readonly realtime?: import('./realtime-server.js').RealtimeService;
   /** Keys the server accepts. */
   readonly keyCount: number;
   close(): Promise<void>;
@@ -49,14 +62,38 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config = typeof project === 'string' ? requireProject(project) : project;
   const log = opts.log ?? (() => {});
+  const gate = new WarehouseGate(config.api.limits.queryTimeoutMs);
+  const turn = warehouseTurn(gate);
   const holder = await StoreHolder.open(config, {
     ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
     log,
+    warehouseTurn: turn,
   });
   const keys = new KeyRing([...config.api.keys, ...keysFromEnv((opts.env ?? process.env).TAGVERSE_API_KEYS)]);
   if (keys.size === 0)
     log('no API keys are configured: every /v1 request will be refused (tagverse keys create --role admin)');
-  const { app } = createApp({ config, holder, keys, limits: config.api.limits });
+  const consoleDir = opts.consoleDir === undefined ? defaultConsoleDir() : opts.consoleDir;
+  const bundle = consoleDir === null ? undefined : ConsoleBundle.load(consoleDir);
+  if (consoleDir !== null && !bundle) log(`no console bundle in ${consoleDir} (npm run build makes it)`);
+  const realtime =
+    (opts.realtime ?? config.realtime.enabled)
+      ? startRealtime(config, holder, {
+          warehouseTurn: turn,
+          log,
+          ...(opts.env ? { env: opts.env } : {}),
+          ...(opts.fetch ? { fetch: opts.fetch } : {}),
+          ...(opts.now ? { now: opts.now } : {}),
+        })
+      : undefined;
+  const { app } = createApp({
+    config,
+    holder,
+    keys,
+    limits: config.api.limits,
+    gate,
+    ...(bundle ? { console: bundle } : {}),
+    ...(realtime ? { realtime: realtime.handle } : {}),
+  });
   const host = opts.host ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
     const s = listen({ fetch: app.fetch, port: opts.port ?? 8080, hostname: host }, () => resolve(s));
@@ -78,12 +115,15 @@ export async function startServer(
     port,
     host,
     holder,
+    ...(realtime ? { realtime } : {}),
     keyCount: keys.size,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await realtime?.close();
+      await new Promise<void>((resolve, reject) => {
         holder.stop();
         http.closeAllConnections?.();
         server.close((e) => (e ? reject(e) : resolve()));
-      }),
+      });
+    },
   };
 }

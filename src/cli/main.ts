@@ -8,15 +8,18 @@ import { VERSION } from '../version.js';
 import { registerBuild } from './commands/build.js';
 import { registerCheck } from './commands/check.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEvaluate } from './commands/evaluate.js';
 import { registerExplain } from './commands/explain.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
+import { registerModels } from './commands/models.js';
 import { registerProfile } from './commands/profile.js';
 import { registerSegment } from './commands/segment.js';
 import { registerServe } from './commands/serve.js';
 import { registerTags } from './commands/tags.js';
+import { registerTrain } from './commands/train.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerTags(program);
   registerSegment(program);
+  registerTrain(program);
+  registerEvaluate(program);
+  registerModels(program);
   registerServe(program);
   registerKeys(program);
   registerGenerate(program);

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { durationSeconds } from '../lang/parser.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { type Problem, ProjectError } from '../util/problems.js';
 import { YamlFile } from '../util/yaml-locator.js';
@@ -16,6 +17,8 @@ import {
   type FileFormat,
   type ProjectConfigInput,
   ProjectConfigSchema,
+  type RealtimeInput,
+  type SegmentEventRuleInput,
   type SourceConfigInput,
 } from './schema.js';
 
@@ -98,6 +101,50 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   burst: 200,
 };
 
+/** A rule turning Segment calls (track, page, screen, group) into rows of an events source. */
+export interface SegmentEventRule {
+  /** Event (or page/screen) names taken; undefined = every one. */
+  readonly events?: readonly string[];
+  readonly source: string;
+  /** Column -> dotted path into the message, as configured (defaults are added by the mapper). */
+  readonly columns: Readonly<Record<string, string>>;
+}
+
+export interface SegmentMapping {
+  readonly track: readonly SegmentEventRule[];
+  readonly page: readonly SegmentEventRule[];
+  readonly screen: readonly SegmentEventRule[];
+  readonly group: readonly SegmentEventRule[];
+  readonly identify?: { readonly source: string; readonly columns: Readonly<Record<string, string>> };
+  readonly anonymous: 'entity' | 'ignore';
+}
+
+export interface NatsConfig {
+  readonly url: string;
+  readonly stream: string;
+  readonly subjects: readonly string[];
+  readonly durable: string;
+  readonly batch: number;
+}
+
+/** The `realtime` section, defaults applied (docs/realtime.md). */
+export interface RealtimeConfig {
+  /** True when tagverse.yaml has a `realtime` section not turned off (`enabled: false`). */
+  readonly enabled: boolean;
+  /** Absolute folder of the write-ahead log. */
+  readonly logDir: string;
+  readonly segmentBytes: number;
+  readonly flushIntervalMs: number;
+  readonly commitIntervalMs: number;
+  readonly dedupeWindowMs: number;
+  readonly refreshIntervalMs: number;
+  readonly clock: 'event' | 'wall';
+  readonly maxEventBytes: number;
+  readonly maxBatchBytes: number;
+  readonly segment: SegmentMapping;
+  readonly nats?: NatsConfig;
+}
+
 export interface ProjectConfig {
   /** Absolute project folder. */
   readonly dir: string;
@@ -118,6 +165,10 @@ export interface ProjectConfig {
   readonly sources: ReadonlyMap<string, SourceConfig>;
   /** The HTTP API: keys (hashed) and limits, defaults applied. */
   readonly api: { readonly keys: readonly ApiKeyRecord[]; readonly limits: ApiLimits };
+  /** Real time (ingestion, write-ahead log, live tags), defaults applied. */
+  readonly realtime: RealtimeConfig;
+  /** Triggers: absolute folder of trigger files and of their delivery logs. */
+  readonly triggers: { readonly dir: string; readonly logDir: string };
 }
 
 export interface LoadResult {
@@ -259,6 +310,48 @@ function crossCheck(input: ProjectConfigInput, yaml: YamlFile): Problem[] {
       });
     }
   }
+  problems.push(...checkRealtime(input, yaml));
+  return problems;
+}
+
+/** The Segment mapping must name sources of the right kind. */
+function checkRealtime(input: ProjectConfigInput, yaml: YamlFile): Problem[] {
+  const problems: Problem[] = [];
+  const sources = input.sources as Record<string, SourceConfigInput>;
+  const seg = input.realtime?.segment;
+  if (!seg) return problems;
+  const kindNames = (kind: string) =>
+    Object.entries(sources)
+      .filter(([, s]) => s.kind === kind)
+      .map(([n]) => n);
+  for (const call of ['track', 'page', 'screen', 'group'] as const) {
+    (seg[call] ?? []).forEach((rule: SegmentEventRuleInput, i: number) => {
+      const src = sources[rule.source];
+      if (src?.kind !== 'events') {
+        problems.push(
+          yaml.problem(
+            ['realtime', 'segment', call, i, 'source'],
+            src
+              ? `source '${rule.source}' is of kind ${src.kind}; ${call} calls feed an events source`
+              : `unknown source '${rule.source}'${didYouMeanSuffix(rule.source, kindNames('events'))}`,
+          ),
+        );
+      }
+    });
+  }
+  if (seg.identify) {
+    const src = sources[seg.identify.source];
+    if (src?.kind !== 'profile') {
+      problems.push(
+        yaml.problem(
+          ['realtime', 'segment', 'identify', 'source'],
+          src
+            ? `source '${seg.identify.source}' is of kind ${src.kind}; identify traits update a profile source`
+            : `unknown source '${seg.identify.source}'${didYouMeanSuffix(seg.identify.source, kindNames('profile'))}`,
+        ),
+      );
+    }
+  }
   return problems;
 }
 
@@ -338,6 +431,58 @@ function resolve(input: ProjectConfigInput, dir: string, file: string): ProjectC
     categories: input.categories ?? DEFAULT_CATEGORIES.map((c) => ({ ...c })),
     sources,
     api: resolveApi(input.api),
+    realtime: resolveRealtime(input.realtime, dir, input.settings?.as_of ?? 'latest_event'),
+    triggers: {
+      dir: path.resolve(dir, input.triggers?.dir ?? 'triggers'),
+      logDir: path.resolve(dir, input.triggers?.log_dir ?? '.tagverse/triggers'),
+    },
+  };
+}
+
+function rules(list: readonly SegmentEventRuleInput[] | undefined): SegmentEventRule[] {
+  return (list ?? []).map((r) => ({
+    ...(r.events !== undefined && r.events !== '*' ? { events: r.events } : {}),
+    source: r.source,
+    columns: r.columns ?? {},
+  }));
+}
+
+function resolveRealtime(rt: RealtimeInput | undefined, dir: string, asOf: string): RealtimeConfig {
+  const seg = rt?.segment;
+  const nats = rt?.nats;
+  return {
+    // Real time runs when the section is there (and not turned off).
+    enabled: rt !== undefined && (rt.enabled ?? true),
+    logDir: path.resolve(dir, rt?.log_dir ?? '.tagverse/wal'),
+    segmentBytes: rt?.segment_bytes ?? 64 * 1024 * 1024,
+    flushIntervalMs: rt?.flush_interval_ms ?? 2000,
+    commitIntervalMs: rt?.commit_interval_ms ?? 20,
+    dedupeWindowMs: durationSeconds(rt?.dedupe_window ?? '24h') * 1000,
+    refreshIntervalMs: durationSeconds(rt?.refresh_interval ?? '1h') * 1000,
+    clock: rt?.clock ?? (asOf === 'now' ? 'wall' : 'event'),
+    maxEventBytes: rt?.max_event_bytes ?? 32 * 1024,
+    maxBatchBytes: rt?.max_batch_bytes ?? 500 * 1024,
+    segment: {
+      track: rules(seg?.track),
+      page: rules(seg?.page),
+      screen: rules(seg?.screen),
+      group: rules(seg?.group),
+      ...(seg?.identify
+        ? { identify: { source: seg.identify.source, columns: seg.identify.columns ?? {} } }
+        : {}),
+      anonymous: seg?.anonymous ?? 'entity',
+    },
+    ...(nats
+      ? {
+          nats: {
+            url: nats.url,
+            stream: nats.stream,
+            subjects: nats.subjects ?? [`${nats.stream.toLowerCase()}.events`],
+            durable: nats.durable ?? 'tagverse',
+            batch: nats.batch ?? 500,
+          },
+        }
+      : {}),
   };
 }
 

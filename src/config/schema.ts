@@ -233,6 +233,139 @@ const ApiSchema = z
   })
   .describe('The HTTP API (tagverse serve): keys, roles and limits.');
 
+/** A duration in the tag language's units: `500s`, `30m`, `24h`, `7d`, `2w`. */
+const DurationSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?[smhdw]$/, "a duration is a number and a unit: s, m, h, d or w (e.g. '24h')");
+
+/** A path into a Segment message: `properties.amount`, `context.location.city`, `messageId`. */
+const MessagePathSchema = z
+  .string()
+  .regex(/^[A-Za-z_$][\w$-]*(\.[\w$-]+)*$/, 'a message path is dotted names, e.g. properties.amount')
+  .describe('A dotted path into the Segment message, e.g. properties.amount or context.location.city.');
+
+const SegmentEventRuleSchema = z
+  .strictObject({
+    events: z
+      .union([z.literal('*'), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe("Event names (track) or page/screen names this rule takes; '*' (default) takes every one."),
+    source: identifier('A source name').describe('The events source the rows go to.'),
+    columns: z
+      .record(z.string().min(1), MessagePathSchema)
+      .optional()
+      .describe(
+        'Column -> message path. Unlisted columns read properties.<column>; the entity key, timestamp and event id are filled in.',
+      ),
+  })
+  .describe('Which Segment calls become rows of an events source, and how their fields become columns.');
+
+const SegmentProfileRuleSchema = z
+  .strictObject({
+    source: identifier('A source name').describe('The profile source identify traits update.'),
+    columns: z
+      .record(z.string().min(1), MessagePathSchema)
+      .optional()
+      .describe(
+        'Column -> message path. Unlisted columns read traits.<column>; the entity key is filled in.',
+      ),
+  })
+  .describe('How identify calls update a profile source.');
+
+const SegmentMappingSchema = z
+  .strictObject({
+    track: z.array(SegmentEventRuleSchema).optional(),
+    page: z.array(SegmentEventRuleSchema).optional(),
+    screen: z.array(SegmentEventRuleSchema).optional(),
+    group: z.array(SegmentEventRuleSchema).optional(),
+    identify: SegmentProfileRuleSchema.optional(),
+    anonymous: z
+      .enum(['entity', 'ignore'])
+      .optional()
+      .describe(
+        "Calls with only an anonymousId (no userId, no alias): 'entity' (default) uses the anonymousId as the entity id, 'ignore' drops them.",
+      ),
+  })
+  .describe('The Segment tracking API (/v1/track, /v1/identify, ...): which calls feed which sources.');
+
+const NatsSchema = z
+  .strictObject({
+    url: z.string().min(1).describe('NATS server URL, e.g. nats://127.0.0.1:4222.'),
+    stream: z.string().min(1).describe('JetStream stream name (created when missing).'),
+    subjects: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Subjects of the stream (default [<stream lower case>.events]).'),
+    durable: z.string().min(1).optional().describe('Durable consumer name (default tagverse).'),
+    batch: z.number().int().min(1).max(10_000).optional().describe('Messages fetched at once (default 500).'),
+  })
+  .describe(
+    'Consume Segment-shaped events from a NATS JetStream stream (a durable pull consumer, at least once, deduplicated by messageId).',
+  );
+
+const RealtimeSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe(
+        'Serve ingestion routes and update tags as events arrive (default true when this section is present).',
+      ),
+    log_dir: z
+      .string()
+      .optional()
+      .describe('Write-ahead log folder, relative to the project (default .tagverse/wal).'),
+    segment_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .optional()
+      .describe('Size at which the write-ahead log starts a new file (default 64 MiB).'),
+    flush_interval_ms: z
+      .number()
+      .int()
+      .min(10)
+      .optional()
+      .describe('How often logged events are written into the warehouse (default 2000).'),
+    commit_interval_ms: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('How often new events are evaluated into the served tags (default 20).'),
+    dedupe_window: DurationSchema.optional().describe(
+      'How long a messageId is remembered to drop duplicates (default 24h).',
+    ),
+    refresh_interval: DurationSchema.optional().describe(
+      'Every entity is re-evaluated at least this often, so windows move with time (default 1h).',
+    ),
+    clock: z
+      .enum(['event', 'wall'])
+      .optional()
+      .describe(
+        "The as-of time of real-time values: 'event' (the newest event time seen, like settings.as_of latest_event) or 'wall' (now). Default: wall when settings.as_of is 'now', else event.",
+      ),
+    max_event_bytes: z.number().int().min(256).optional().describe('Largest event (default 32 KiB).'),
+    max_batch_bytes: z.number().int().min(1024).optional().describe('Largest batch body (default 500 KiB).'),
+    segment: SegmentMappingSchema.optional(),
+    nats: NatsSchema.optional(),
+  })
+  .describe('Real time: Segment-compatible ingestion, the write-ahead log, live tags (tagverse serve).');
+
+const TriggersSettingsSchema = z
+  .strictObject({
+    dir: z
+      .string()
+      .optional()
+      .describe('Folder of trigger files, relative to the project (default triggers).'),
+    log_dir: z
+      .string()
+      .optional()
+      .describe('Folder of the delivery outbox and the dead-letter log (default .tagverse/triggers).'),
+  })
+  .describe('Triggers (triggers/*.yaml): where they are and where deliveries are logged.');
+
 export const ProjectConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -285,6 +418,8 @@ export const ProjectConfigSchema = z
       .optional()
       .describe('Tag taxonomy. Default: behavior, preference, condition.'),
     api: ApiSchema.optional(),
+    realtime: RealtimeSchema.optional(),
+    triggers: TriggersSettingsSchema.optional(),
     sources: z
       .record(identifier('A source name'), SourceSchema)
       .refine((s) => Object.keys(s).length > 0, { message: 'at least one source is needed' })
@@ -300,3 +435,5 @@ export type LookupSourceInput = z.infer<typeof LookupSourceSchema>;
 export type LookupJoinInput = z.infer<typeof LookupJoinSchema>;
 export type ColumnInput = z.infer<typeof ColumnSchema>;
 export type CsvOptions = z.infer<typeof CsvOptionsSchema>;
+export type RealtimeInput = z.infer<typeof RealtimeSchema>;
+export type SegmentEventRuleInput = z.infer<typeof SegmentEventRuleSchema>;

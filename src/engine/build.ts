@@ -15,6 +15,7 @@ import { type BuildPlan, closure, ENTITY, planBuild } from '../compile/plan.js';
 import { type ProjectConfig, requireProject } from '../config/project.js';
 import type { TagIR, TagProgram } from '../lang/ir.js';
 import { schemasFromWarehouse } from '../lang/schemas.js';
+import { scoreModelTags } from '../models/build-hook.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { TagverseError } from '../util/problems.js';
 import { ident, qualified, str } from '../warehouse/sql.js';
@@ -124,6 +125,8 @@ export async function build(project: ProjectConfig | string, opts: BuildOptions 
       entityType: config.entity.idType === 'integer' ? 'BIGINT' : 'VARCHAR',
     });
     const steps = await runPlan(wh, plan, opts.onProgress);
+    // Model tags (kind 'model') are null in the plan: score the trained models over the fresh features.
+    steps.push(...(await scoreModelTags(wh, config, program, schemas, plan)));
     await ensureTagTables(wh);
     const warnings: string[] = [];
     const deprecated = deprecationWarnings(program);

@@ -11,6 +11,7 @@ import type { Aggregate, Expr, TagIR } from '../lang/ir.js';
 import { forEachNode } from '../lang/ir.js';
 import { printAggregate, printExpr, printWindow } from '../lang/printer.js';
 import { schemasFromWarehouse } from '../lang/schemas.js';
+import { explainModelEvidence, type ModelExplanation } from '../models/explain.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { TagverseError } from '../util/problems.js';
 import { ident, qualified, str } from '../warehouse/sql.js';
@@ -58,6 +59,8 @@ export interface Evidence {
     readonly kind: 'tag' | 'profile';
     readonly value: unknown;
   }[];
+  /** Model tags: each feature's contribution to the score (see src/models/explain.ts). */
+  readonly model?: ModelExplanation;
 }
 
 export interface ExplainOptions {
@@ -91,7 +94,8 @@ export async function explain(
   const config = typeof project === 'string' ? requireProject(project) : project;
   const wh = await Warehouse.open(config.engine.path);
   try {
-    const { program } = await requireProgram(config, await schemasFromWarehouse(wh, config));
+    const schemas = await schemasFromWarehouse(wh, config);
+    const { program } = await requireProgram(config, schemas);
     const tag = program.tags.find((t) => t.name === tagName);
     if (!tag) {
       throw new TagverseError(
@@ -104,6 +108,10 @@ export async function explain(
     }
     const asOfMicros = await explainAsOf(wh, config, tag, opts.asOf);
     const idLit = config.entity.idType === 'integer' && /^-?\d+$/.test(entityId) ? entityId : str(entityId);
+    // Model tags are explained by their features' contributions (TreeSHAP, or coefficient x value).
+    if (tag.kind === 'model') {
+      return await explainModelEvidence(wh, config, program, schemas, tag, entityId, idLit, asOfMicros);
+    }
     const tags = closure(program, [tag.name]);
     const plan = planBuild(program, tags, asOfMicros, {
       dialect: duckdbDialect,

@@ -7,6 +7,7 @@ import { checkDefinitions } from '../lang/checker.js';
 import { loadTagDefinitions, type TagDefinition } from '../lang/definitions.js';
 import type { TagProgram } from '../lang/ir.js';
 import { loadSchemas, type SourceSchemas } from '../lang/schemas.js';
+import { withModelTags } from '../models/model-tags.js';
 import { type Problem, ProjectError, sortProblems } from '../util/problems.js';
 import { deprecationWarnings } from './catalog.js';
 
@@ -47,8 +48,15 @@ export async function loadProgram(config: ProjectConfig, schemas?: SourceSchemas
     }
   }
   const hasErrors = problems.some((p) => p.severity === 'error');
+  // Trained models publish <model>_score and <model>_decile as tags of kind 'model' (src/models).
+  let program = r.program && !hasErrors ? r.program : undefined;
+  if (program) {
+    const models = withModelTags(config, program, sch);
+    program = models.program;
+    problems.push(...models.problems);
+  }
   return {
-    ...(r.program && !hasErrors ? { program: r.program } : {}),
+    ...(program ? { program } : {}),
     problems: sortProblems(problems),
     definitions,
     schemas: sch,

@@ -175,6 +175,11 @@ export interface Aggregate {
 }
 
 export type TagKind = 'aggregate' | 'derived' | 'affinity' | 'recurrence' | 'onset' | 'shift';
+/**
+ * The kind of a tag in a program: a kind written in tag files, or 'model' for a trained model's
+ * score and decile (added by src/models/model-tags.ts; the checker never produces it).
+ */
+export type TagIRKind = TagKind | 'model';
 export type TagStatus = 'draft' | 'approved' | 'deprecated';
 
 export interface TagIR {
@@ -185,7 +190,7 @@ export interface TagIR {
   readonly owner: string;
   readonly status: TagStatus;
   readonly type: TagType;
-  readonly kind: TagKind;
+  readonly kind: TagIRKind;
   /** The events source of an aggregate tag. */
   readonly source?: string;
   /** Aggregates the value reads (entity context `agg` nodes point here). */
@@ -196,6 +201,8 @@ export interface TagIR {
   readonly dependsOn: readonly TagName[];
   /** For the extra outputs of a tag kind (a cycle's next due date...): the tag they belong to. */
   readonly companionOf?: TagName;
+  /** Kind 'model': which trained model and which of its outputs; build fills the value by scoring. */
+  readonly model?: { readonly name: string; readonly output: 'score' | 'decile' };
   /** Where it was defined, for messages. */
   readonly file: string;
   readonly line: number;

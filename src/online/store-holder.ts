@@ -16,6 +16,11 @@ export interface OpenStoreOptions {
   /** Read and write the snapshot file (default true). */
   readonly snapshot?: boolean;
   readonly log?: (message: string) => void;
+  /**
+   * Runs every warehouse access of the holder (reload checks and loads), so a server that also writes
+   * the warehouse (real time) never has two of its own connections on the file at once.
+   */
+  readonly warehouseTurn?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Identity of the latest build in the warehouse: changes with every build (and a rebuilt warehouse). */
@@ -84,6 +89,10 @@ export interface ReloadResult {
 export class StoreHolder {
   private store: TagStore;
   private key: string;
+  /** Requests holding the current store across turns of the event loop, and changes waiting for them. */
+  private pins = 0;
+  private waitingChanges: (() => void)[] = [];
+  private readonly swapListeners: ((store: TagStore) => void)[] = [];
   private reloading: Promise<ReloadResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastStat = '';
@@ -110,6 +119,52 @@ export class StoreHolder {
     return this.store;
   }
 
+  /**
+   * The current store for a request that may read it across turns of the event loop; in-place
+   * changes (mutate) wait until it is released. Release exactly once.
+   */
+  acquire(): TagStore {
+    this.pins++;
+    return this.store;
+  }
+
+  release(): void {
+    this.pins = Math.max(0, this.pins - 1);
+    if (this.pins === 0 && this.waitingChanges.length > 0) {
+      const ready = this.waitingChanges;
+      this.waitingChanges = [];
+      for (const run of ready) run();
+    }
+  }
+
+  /**
+   * Change the current store in place (real time): `fn` runs when no request holds the store, in one
+   * synchronous step, so readers see all of a change or none of it.
+   */
+  mutate<T>(fn: (store: TagStore) => T): Promise<T> {
+    if (this.pins === 0) {
+      try {
+        return Promise.resolve(fn(this.store));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.waitingChanges.push(() => {
+        try {
+          resolve(fn(this.store));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  /** Called with the new store after every reload swap (real time re-applies its values to it). */
+  onSwap(listener: (store: TagStore) => void): void {
+    this.swapListeners.push(listener);
+  }
+
   /** Reload if the warehouse holds a newer build (or always, with force); one reload at a time. */
   reload(opts: { force?: boolean } = {}): Promise<ReloadResult> {
     if (!this.reloading) {
@@ -122,7 +177,8 @@ export class StoreHolder {
 
   private async doReload(force: boolean): Promise<ReloadResult> {
     const started = Date.now();
-    const key = await currentBuildKey(this.config);
+    const turn = this.opts.warehouseTurn ?? (<T>(fn: () => Promise<T>) => fn());
+    const key = await turn(() => currentBuildKey(this.config));
     if (!force && key === this.key) {
       return {
         reloaded: false,
@@ -131,7 +187,7 @@ export class StoreHolder {
         ms: Date.now() - started,
       };
     }
-    const store = await loadStore(this.config);
+    const store = await turn(() => loadStore(this.config));
     if (this.opts.snapshot ?? true) {
       try {
         writeSnapshot(store, key, snapshotPath(this.config.engine.path));
@@ -142,6 +198,7 @@ export class StoreHolder {
     // The swap: one assignment. Requests in flight keep the store they started with.
     this.store = store;
     this.key = key;
+    for (const l of this.swapListeners) l(store);
     this.reloads++;
     this.lastError = undefined;
     this.opts.log?.(

@@ -1,8 +1,8 @@
 /**
  * The online tag store: every entity's latest tag values (and profile attributes) in typed columns
- * indexed by a dense ordinal, with bitmap indexes for segments. A store is immutable once built: a
- * reload builds a whole new store and swaps one reference (store-holder.ts), so a reader holding a
- * store never sees half a build.
+ * indexed by a dense ordinal, with bitmap indexes for segments. A reload builds a whole new store and
+ * swaps one reference (store-holder.ts), so a reader holding a store never sees half a build. Real
+ * time changes a store in place between requests (live.ts): values, indexes and new entities.
  */
 import { createHash } from 'node:crypto';
 import type { TagCoverage } from '../engine/build.js';
@@ -108,6 +108,7 @@ export function tagVersion(definition: Readonly<Record<string, unknown>>): strin
 }
 
 export class TagStore {
+  /** Entity ids by ordinal. Real time appends entities it sees first (see live.ts); ordinals never move. */
   readonly ids: readonly string[];
   readonly tags: ReadonlyMap<string, Column>;
   readonly profiles: ReadonlyMap<string, Column>;
@@ -116,8 +117,15 @@ export class TagStore {
   readonly categories: readonly string[];
   readonly coverage: readonly TagCoverage[];
   readonly info: StoreInfo;
-  /** Every entity: the universe segments complement against. */
+  /** Every entity: the universe segments complement against (replaced, never mutated, when entities are added). */
   readonly all: Bitmap;
+  /**
+   * As-of time (epoch µs) of each entity's values when real time evaluated it after the build; NaN
+   * (or absent) means the build's as-of time.
+   */
+  entityAsOf: Float64Array | undefined;
+  /** Changes applied in place since the store was built (live.ts). */
+  revision = 0;
   readonly meta: ReadonlyMap<string, TagMeta>;
   private readonly ordinals: Map<string, number>;
   private readonly asOfIso: string;
@@ -191,6 +199,7 @@ export class TagStore {
       );
     }
     const categories: Record<string, ProfileValue[]> = {};
+    const asOf = this.asOfText(ord);
     const add = (f: ProfileField) => {
       let list = categories[f.category];
       if (list === undefined) {
@@ -215,7 +224,13 @@ export class TagStore {
       } else categories[sel.category] = [];
       for (const f of this.fields) if (sel.category === undefined || f.category === sel.category) add(f);
     }
-    return { entityId: id, asOf: this.asOfIso, source: 'current', buildId: this.info.buildId, categories };
+    return { entityId: id, asOf, source: 'current', buildId: this.info.buildId, categories };
+  }
+
+  /** ISO as-of time of an entity's values: its real-time evaluation, else the build's. */
+  private asOfText(ordinal: number): string {
+    const t = this.entityAsOf?.[ordinal];
+    return t === undefined || Number.isNaN(t) ? this.asOfIso : new Date(Math.floor(t / 1000)).toISOString();
   }
 
   /**
@@ -247,6 +262,6 @@ export class TagStore {
     }
     let cats = '';
     for (const [c, items] of groups) cats += `${cats === '' ? '' : ','}${JSON.stringify(c)}:[${items}]`;
-    return `{"entityId":${JSON.stringify(id)},"asOf":"${this.asOfIso}","source":"current","buildId":${this.info.buildId},"categories":{${cats}}}`;
+    return `{"entityId":${JSON.stringify(id)},"asOf":"${this.asOfText(o)}","source":"current","buildId":${this.info.buildId},"categories":{${cats}}}`;
   }
 }

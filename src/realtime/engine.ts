@@ -41,9 +41,16 @@ export interface IncomingEvent {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-/** One buffered event with its row-expression values cached (each evaluated once). */
+/** One buffered event with its row-expression values cached (each evaluated once), by expression slot. */
 interface Buffered extends EventRow {
-  readonly cache: Map<Expr, RefValue>;
+  cache: RefValue[] | undefined;
+}
+
+/** A row expression compiled once: its closure, whether it reads as_of (then never cached), its cache slot. */
+interface RowExpr {
+  readonly f: Compiled;
+  readonly readsAsOf: boolean;
+  readonly slot: number;
 }
 
 const DAY_US = 86_400_000_000;
@@ -96,7 +103,12 @@ class AggState {
   /** Lowest as-of time this state was advanced to (states only move forward). */
   at = Number.NEGATIVE_INFINITY;
 
-  constructor(readonly a: Aggregate) {}
+  constructor(
+    readonly a: Aggregate,
+    /** isRunning(a) and dependsOnT(a), worked out once per aggregate. */
+    readonly running: boolean,
+    readonly readsT: boolean,
+  ) {}
 
   reset(): void {
     this.start = 0;
@@ -130,24 +142,76 @@ export interface EngineOptions {
   readonly maxBufferedPerEntity?: number;
   /** Events are kept this long past the longest window, so slightly earlier reads stay exact (default 7 days). */
   readonly retainMicros?: number;
+  /**
+   * How affinity populations follow changes. `exact` (default): every read at a new as-of time, or
+   * after any event, recomputes every entity's contribution at that time — what batch SQL computes,
+   * at a cost proportional to all events. `incremental`: an entity's contribution is recomputed when
+   * that entity is read, and the population totals are adjusted by the difference; other entities
+   * count as of their own last read (`refreshPopulation` recomputes everyone). For a server that
+   * reads a few entities per event.
+   */
+  readonly affinity?: 'exact' | 'incremental';
+}
+
+/** One affinity aggregate: every entity's contribution (value -> n, m) and the population from them. */
+interface AffinityState {
+  readonly a: Aggregate;
+  readonly stats: Map<EntityId, AffinityStats>;
+  dirty: boolean;
+  at: number;
+  population: Map<string, number>;
+  /** Incremental mode: sum of m per value and overall, over the contributions in `stats`. */
+  readonly sums: Map<string, number>;
+  total: number;
+  /** The sums changed since `population` was derived from them. */
+  sumsChanged: boolean;
+}
+
+/** The environment of row expressions: the event at hand and its entity (set by rowEval). */
+class RowEnv implements ClosureEnv {
+  row: Buffered | undefined;
+  entity: EntityState | undefined;
+  constructor(
+    private readonly profiles: ReadonlyMap<string, ReadonlyMap<EntityId, Readonly<Record<string, unknown>>>>,
+  ) {}
+  column(c: string): RefValue {
+    return cell(this.row!.data as Record<string, unknown>, c);
+  }
+  profile(source: string, column: string): RefValue {
+    return cell(
+      this.profiles.get(source)?.get(this.entity!.id) as Record<string, unknown> | undefined,
+      column,
+    );
+  }
+  tag(): RefValue {
+    throw new Error('tags are not readable in row context');
+  }
+  agg(): RefValue {
+    throw new Error('aggregates are not readable in row context');
+  }
+  asOf(): number {
+    return this.entity!.asOf;
+  }
 }
 
 export class IncrementalEngine {
   private readonly entities = new Map<EntityId, EntityState>();
   private readonly profiles = new Map<string, Map<EntityId, Readonly<Record<string, unknown>>>>();
   private readonly aggregates: Aggregate[] = [];
+  /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT). */
+  private readonly kindOf = new Map<string, { running: boolean; readsT: boolean }>();
   private readonly aggsBySource = new Map<string, Aggregate[]>();
   private readonly compiledTags: { tag: TagIR; value: Compiled }[];
-  private readonly compiledRow = new Map<Expr, Compiled>();
+  private readonly compiledRow = new Map<Expr, RowExpr>();
+  /** The one environment row expressions are evaluated in (see rowEval). */
+  private readonly rowEnv: RowEnv;
   /** How far back each source's events are needed (µs); Infinity when an `ever` aggregate needs raw rows. */
   private readonly lookback = new Map<string, number>();
   /** Population state of affinity aggregates: per entity contributions and their totals. */
-  private readonly affinity = new Map<
-    string,
-    { stats: Map<EntityId, AffinityStats>; dirty: boolean; at: number; population: Map<string, number> }
-  >();
+  private readonly affinity = new Map<string, AffinityState>();
 
   private readonly retainUs: number;
+  private readonly incrementalAffinity: boolean;
 
   constructor(
     readonly program: TagProgram,
@@ -155,12 +219,14 @@ export class IncrementalEngine {
     private readonly opts: EngineOptions = {},
   ) {
     this.retainUs = opts.retainMicros ?? 7 * DAY_US;
+    this.incrementalAffinity = opts.affinity === 'incremental';
     const seen = new Set<string>();
     for (const t of tags) {
       for (const a of t.aggregates) {
         if (seen.has(a.id)) continue;
         seen.add(a.id);
         this.aggregates.push(a);
+        this.kindOf.set(a.id, { running: isRunning(a), readsT: dependsOnT(a) });
         this.aggsBySource.set(a.source, [...(this.aggsBySource.get(a.source) ?? []), a]);
         const reach =
           a.window.kind === 'ever'
@@ -168,11 +234,21 @@ export class IncrementalEngine {
             : (a.window.kind === 'last' ? a.window.seconds : a.window.fromSeconds) * 1e6;
         this.lookback.set(a.source, Math.max(this.lookback.get(a.source) ?? 0, reach));
         if (a.fn === 'affinity') {
-          this.affinity.set(a.id, { stats: new Map(), dirty: true, at: Number.NaN, population: new Map() });
+          this.affinity.set(a.id, {
+            a,
+            stats: new Map(),
+            dirty: true,
+            at: Number.NaN,
+            population: new Map(),
+            sums: new Map(),
+            total: 0,
+            sumsChanged: false,
+          });
         }
       }
     }
     this.compiledTags = tags.map((tag) => ({ tag, value: compileClosure(tag.value, program.timezone) }));
+    this.rowEnv = new RowEnv(this.profiles);
   }
 
   /** Profile rows (one per entity) of a profile source. */
@@ -196,6 +272,11 @@ export class IncrementalEngine {
     if (e) this.invalidate(e);
   }
 
+  /** An entity's row of a profile source, as last set. */
+  profileRow(source: string, entity: EntityId): Readonly<Record<string, unknown>> | undefined {
+    return this.profiles.get(source)?.get(entity);
+  }
+
   /** Entities the engine knows (with events or a profile). */
   entityIds(): EntityId[] {
     const ids = new Set<EntityId>(this.entities.keys());
@@ -216,7 +297,7 @@ export class IncrementalEngine {
       fileId: ev.fileId ?? Number.MAX_SAFE_INTEGER,
       row: ev.row ?? e.arrivals,
       data: ev.data,
-      cache: new Map(),
+      cache: undefined,
     };
     // Usually the newest event: append. Otherwise insert in order and rebuild this source's ranges.
     const last = buffer[buffer.length - 1];
@@ -251,7 +332,7 @@ export class IncrementalEngine {
       e = new EntityState(entity);
       this.entities.set(entity, e);
     }
-    if (e.values && e.asOf === T && !this.affinityStale(T)) return e.values;
+    if (e.values && e.asOf === T && (this.incrementalAffinity || !this.affinityStale(T))) return e.values;
     if (T < e.asOf) {
       if (T < e.retainedFrom) {
         throw new Error(
@@ -263,7 +344,8 @@ export class IncrementalEngine {
     // Row expressions may read as_of: it is T while the ranges move.
     e.asOf = T;
     for (const a of this.aggregates) this.advance(e, a, T);
-    this.refreshAffinity(T);
+    if (this.incrementalAffinity) this.updateContribution(e, T);
+    else this.refreshAffinity(T);
     const aggValue = (id: string, field?: string): RefValue => this.aggregateOf(e, id, field, T);
     const values: TagValues = {};
     const env: ClosureEnv = {
@@ -319,29 +401,47 @@ export class IncrementalEngine {
     e.asOf = Number.NEGATIVE_INFINITY;
   }
 
+  /** The compiled form of a row expression (compiled on first use). */
+  private rowExpr(x: Expr): RowExpr {
+    let r = this.compiledRow.get(x);
+    if (!r) {
+      r = {
+        f: compileClosure(x, this.program.timezone),
+        readsAsOf: readsAsOf(x),
+        slot: this.compiledRow.size,
+      };
+      this.compiledRow.set(x, r);
+    }
+    return r;
+  }
+
+  /**
+   * A row-expression reader for one entity's events. One environment object is reused for every
+   * evaluation (the row at hand is a field), so reading a row allocates nothing.
+   */
   private rowEval(e: EntityState): (x: Expr, r: EventRow) => RefValue {
+    const env = this.rowEnv;
     return (x, r) => {
       const b = r as Buffered;
-      if (b.cache.has(x)) return b.cache.get(x)!;
-      let f = this.compiledRow.get(x);
-      if (!f) {
-        f = compileClosure(x, this.program.timezone);
-        this.compiledRow.set(x, f);
+      const c = this.rowExpr(x);
+      const cached = b.cache?.[c.slot];
+      if (cached !== undefined) return cached;
+      const prevRow = env.row;
+      const prevEntity = env.entity;
+      env.row = b;
+      env.entity = e;
+      let v: RefValue;
+      try {
+        v = c.f(env);
+      } finally {
+        env.row = prevRow;
+        env.entity = prevEntity;
       }
-      const v = f({
-        column: (c) => cell(b.data as Record<string, unknown>, c),
-        profile: (source, column) =>
-          cell(this.profiles.get(source)?.get(e.id) as Record<string, unknown> | undefined, column),
-        tag: () => {
-          throw new Error('tags are not readable in row context');
-        },
-        agg: () => {
-          throw new Error('aggregates are not readable in row context');
-        },
-        asOf: () => e.asOf,
-      });
       // Values reading as_of change with T: do not cache those.
-      if (!readsAsOf(x)) b.cache.set(x, v);
+      if (!c.readsAsOf) {
+        if (!b.cache) b.cache = [];
+        b.cache[c.slot] = v;
+      }
       return v;
     };
   }
@@ -350,7 +450,8 @@ export class IncrementalEngine {
   private advance(e: EntityState, a: Aggregate, T: number): void {
     let s = e.aggs.get(a.id);
     if (!s) {
-      s = new AggState(a);
+      const k = this.kindOf.get(a.id)!;
+      s = new AggState(a, k.running, k.readsT);
       e.aggs.set(a.id, s);
     }
     if (T < s.at) s.reset();
@@ -370,11 +471,12 @@ export class IncrementalEngine {
   }
 
   private count(s: AggState, r: Buffered, e: EntityState, sign: 1 | -1): void {
-    s.cached = undefined;
     const a = s.a;
-    if (!isRunning(a)) return;
     const ev = this.rowEval(e);
+    // A row the filter drops changes nothing computed from the range: the cached value stays.
     if (a.filter && ev(a.filter, r) !== true) return;
+    s.cached = undefined;
+    if (!s.running) return;
     s.n += sign;
     if (a.fn === 'count' && a.arg && ev(a.arg, r) !== null) s.nonNull += sign;
     if (a.fn === 'sum') {
@@ -392,12 +494,18 @@ export class IncrementalEngine {
   private aggregateOf(e: EntityState, id: string, field: string | undefined, T: number): RefValue {
     const s = e.aggs.get(id)!;
     const a = s.a;
-    if (isRunning(a)) {
+    if (a.fn === 'affinity' && this.incrementalAffinity) {
+      // The list moves with everyone else's contributions: computed on every read (it is short).
+      const aff = this.affinity.get(a.id)!;
+      const stats = aff.stats.get(e.id);
+      return stats ? affinityList(a, stats, this.populationOf(aff)) : [];
+    }
+    if (s.running) {
       if (a.fn === 'count') return a.arg ? s.nonNull : s.n;
       if (a.fn === 'sum') return s.sum;
       return s.n === 0 ? null : s.hits / s.n;
     }
-    if (!s.cached || (s.cached.at !== T && dependsOnT(a))) {
+    if (!s.cached || (s.cached.at !== T && s.readsT)) {
       const rows = this.rangeRows(e, s);
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
@@ -425,6 +533,73 @@ export class IncrementalEngine {
   private affinityStale(T: number): boolean {
     for (const a of this.affinity.values()) if (a.dirty || a.at !== T) return true;
     return false;
+  }
+
+  /** The population shares of an affinity aggregate (incremental mode: derived from the running sums). */
+  private populationOf(aff: AffinityState): ReadonlyMap<string, number> {
+    if (!this.incrementalAffinity) return aff.population;
+    if (aff.sumsChanged) {
+      const p = new Map<string, number>();
+      for (const [v, m] of aff.sums) if (m > 0) p.set(v, m / aff.total);
+      aff.population = p;
+      aff.sumsChanged = false;
+    }
+    return aff.population;
+  }
+
+  /** Incremental mode: replace entity e's contribution to each affinity population by its value at T. */
+  private updateContribution(e: EntityState, T: number): void {
+    for (const aff of this.affinity.values()) {
+      const s = e.aggs.get(aff.a.id)!;
+      if (aff.stats.has(e.id) && s.cached !== undefined) continue;
+      this.setContribution(
+        aff,
+        e,
+        affinityStats(aff.a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone),
+      );
+      // Marks the range as read: the contribution is recomputed only after the range changes again.
+      s.cached = { value: null, at: T };
+    }
+  }
+
+  private setContribution(aff: AffinityState, e: EntityState, next: AffinityStats): void {
+    const prev = aff.stats.get(e.id);
+    if (prev) {
+      for (const [v, { m }] of prev) {
+        aff.sums.set(v, (aff.sums.get(v) ?? 0) - m);
+        aff.total -= m;
+      }
+    }
+    for (const [v, { m }] of next) {
+      aff.sums.set(v, (aff.sums.get(v) ?? 0) + m);
+      aff.total += m;
+    }
+    aff.stats.set(e.id, next);
+    aff.sumsChanged = true;
+  }
+
+  /**
+   * Recompute every entity's contribution to the affinity populations as of T (incremental mode; the
+   * exact mode does this by itself on every read that needs it). Costs a pass over every entity's events.
+   */
+  refreshPopulation(T: number): void {
+    for (const aff of this.affinity.values()) {
+      aff.stats.clear();
+      aff.sums.clear();
+      aff.total = 0;
+      for (const e of this.entities.values()) {
+        if (T < e.asOf) this.invalidate(e);
+        this.advance(e, aff.a, T);
+        const s = e.aggs.get(aff.a.id)!;
+        this.setContribution(
+          aff,
+          e,
+          affinityStats(aff.a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone),
+        );
+        s.cached = { value: null, at: T };
+      }
+      aff.sumsChanged = true;
+    }
   }
 
   /** Recompute the population of affinity aggregates when any entity's contribution may have changed. */

@@ -1,0 +1,822 @@
+/**
+ * The real-time runtime of `tagverse serve`: accepted messages -> write-ahead log (fsynced before the
+ * 2xx) -> incremental engine -> the served store, in place -> triggers; and in the background, the log
+ * -> the warehouse (then the log is trimmed).
+ *
+ * ```
+ * accept (HTTP, NATS) ── dedupe, map, aliases ──► WAL append ══ fsync (group commit) ══► ack
+ *                                                      │ durable, in seq order
+ *                                                      ▼
+ *            engine.add (events, profiles) ─► dirty entities ─► commit tick: valuesAt(T) ─► store (live.ts)
+ *                                                      │                                     └► triggers ─► webhooks
+ *                                                      └► flush tick: warehouse (one transaction) ─► trim WAL
+ * ```
+ *
+ * The as-of time T of live values: with `clock: event` the newest event time seen (never before the
+ * build's as-of, never more than a minute ahead of the wall clock); with `clock: wall`, now. Entities
+ * are evaluated when their events arrive and, so that windows move with time, every entity at least
+ * once per `refresh_interval` (a sweep paced over the interval).
+ *
+ * At start: the warehouse gives the source columns, lookups, aliases, recent messageIds and every
+ * entity's events within the tags' windows; then the log is replayed (what the warehouse lacks).
+ * Entities changed since the last build (real-time rows flushed after it, and the replayed ones) are
+ * evaluated first.
+ */
+import type { ProjectConfig } from '../config/project.js';
+import { BUILDS } from '../engine/build.js';
+import type { TagIR, TagProgram } from '../lang/ir.js';
+import { applyUpdates, type EntityUpdate } from '../online/live.js';
+import type { TagStore } from '../online/store.js';
+import type { StoreHolder } from '../online/store-holder.js';
+import { TagverseError } from '../util/problems.js';
+import { ident, qualified } from '../warehouse/sql.js';
+import { Warehouse } from '../warehouse/warehouse.js';
+import { type EntityId, IncrementalEngine } from './engine.js';
+import {
+  columnsRead,
+  evaluatorRow,
+  Lookups,
+  loadEngineState,
+  project,
+  sourceShapes,
+} from './initial-state.js';
+import { SegmentMapper, type SourceShape } from './mapping.js';
+import { cellKind, type Effect, evaluatorValue, type LoggedMessage, type Via } from './records.js';
+import type { SegmentMessage } from './segment-message.js';
+import { loadTriggers } from './triggers/definitions.js';
+import { Deliverer } from './triggers/delivery.js';
+import { type BatchEvent, TriggerRuntime } from './triggers/triggers.js';
+import { WriteAheadLog } from './wal.js';
+import {
+  flushedSeq,
+  flushToWarehouse,
+  identityLinks,
+  REALTIME_MESSAGES,
+  recentMessageIds,
+} from './warehouse-sink.js';
+
+/** Order key of live events after file rows with the same time (their `_row` is the log seq). */
+const LIVE_FILE_ID = 2 ** 40;
+const MINUTE_US = 60_000_000;
+
+export interface RuntimeOptions {
+  /** Serialises warehouse access with the API's own warehouse reads (one connection at a time). */
+  readonly warehouseTurn?: <T>(fn: () => Promise<T>) => Promise<T>;
+  readonly log?: (message: string) => void;
+  /** Wall clock, epoch ms (tests inject one). */
+  readonly now?: () => number;
+  /** Environment for trigger webhook URLs and secrets (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** fetch for webhooks (tests may inject one). */
+  readonly fetch?: typeof fetch;
+  /** fsync the log (default true). */
+  readonly fsync?: boolean;
+}
+
+export interface AcceptResult {
+  /** Messages logged (new). */
+  readonly accepted: number;
+  /** Messages already accepted before (same messageId within the dedupe window). */
+  readonly duplicates: number;
+  /** Accepted messages no mapping rule takes (logged for dedupe, nothing else). */
+  readonly ignored: number;
+  /** Accepted messages whose row was rejected (see tagverse.rejects). */
+  readonly rejected: number;
+}
+
+/** Remembers messageIds for the dedupe window (in acceptance order, so expiry pops from the front). */
+class Deduper {
+  private readonly ids = new Map<string, { seq: number; at: number }>();
+  constructor(private readonly windowMs: number) {}
+  get(id: string): { seq: number; at: number } | undefined {
+    return this.ids.get(id);
+  }
+  add(id: string, seq: number, at: number): void {
+    this.ids.set(id, { seq, at });
+  }
+  expire(now: number): void {
+    const limit = now - this.windowMs;
+    for (const [id, v] of this.ids) {
+      if (v.at > limit) break;
+      this.ids.delete(id);
+    }
+  }
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+/** A bounded sample of latencies (ms). */
+class Latencies {
+  readonly values: number[] = [];
+  push(ms: number): void {
+    this.values.push(ms);
+    if (this.values.length > 20_000) this.values.splice(0, 10_000);
+  }
+  summary(): { count: number; p50: number | null; p99: number | null } {
+    const s = [...this.values].sort((a, b) => a - b);
+    const at = (p: number) =>
+      s.length === 0 ? null : Math.round(s[Math.min(s.length - 1, Math.floor(s.length * p))]! * 10) / 10;
+    return { count: s.length, p50: at(0.5), p99: at(0.99) };
+  }
+}
+
+export interface RealtimeStatus {
+  readonly asOf: string;
+  readonly clock: 'event' | 'wall';
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly ignored: number;
+  readonly durableSeq: number;
+  readonly appliedSeq: number;
+  readonly flushedSeq: number;
+  readonly pendingFlush: number;
+  readonly dirtyEntities: number;
+  readonly entities: number;
+  readonly walBytes: number;
+  readonly walGroups: number;
+  readonly lastFlush?: { readonly at: string; readonly rows: number; readonly ms: number };
+  readonly lastFlushError?: string;
+  /** From acceptance to the new values being served (ms), over the last evaluations. */
+  readonly latencyMs: { count: number; p50: number | null; p99: number | null };
+  readonly triggers?: Record<string, unknown>;
+}
+
+export class RealtimeRuntime {
+  private readonly turn: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly log: (m: string) => void;
+  private readonly wallMs: () => number;
+  private engine!: IncrementalEngine;
+  private program!: TagProgram;
+  /** Tags real time computes (model tags, and tags reading them, keep their built values). */
+  private liveTags: readonly TagIR[] = [];
+  private shapes!: Map<string, SourceShape>;
+  private mapper!: SegmentMapper;
+  private lookups!: Lookups;
+  private wal!: WriteAheadLog;
+  private readonly identities = new Map<string, string>();
+  private readonly deduper: Deduper;
+  private keepColumns = new Map<string, ReadonlySet<string>>();
+  private triggers: TriggerRuntime | undefined;
+  private deliverer: Deliverer | undefined;
+  /** Logged but not yet durable, in seq order. */
+  private unapplied: LoggedMessage[] = [];
+  private appliedSeq = 0;
+  /** Durable and applied, not yet in the warehouse, in seq order. */
+  private pendingFlush: LoggedMessage[] = [];
+  private warehouseSeq = 0;
+  private readonly dirty = new Set<EntityId>();
+  /** When each dirty entity's oldest unserved change was accepted (ms), for latency. */
+  private readonly dirtySince = new Map<EntityId, number>();
+  private readonly batchEvents = new Map<EntityId, BatchEvent[]>();
+  private readonly profileChanges = new Map<EntityId, Record<string, unknown>>();
+  /** Entities whose live values are in the store (re-applied after a reload swap). */
+  private readonly served = new Set<EntityId>();
+  private maxEventTime = Number.NEGATIVE_INFINITY;
+  private buildAsOf = 0;
+  private sweep: { ids: EntityId[]; next: number; credit: number; last: number } = {
+    ids: [],
+    next: 0,
+    credit: 0,
+    last: 0,
+  };
+  private readonly latencies = new Latencies();
+  private counts = { accepted: 0, duplicates: 0, rejected: 0, ignored: 0 };
+  private lastFlush: RealtimeStatus['lastFlush'];
+  private lastFlushError: string | undefined;
+  private flushBackoffMs = 0;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private stopped = false;
+
+  private constructor(
+    readonly config: ProjectConfig,
+    readonly holder: StoreHolder,
+    private readonly opts: RuntimeOptions,
+  ) {
+    this.turn = opts.warehouseTurn ?? ((fn) => fn());
+    this.log = opts.log ?? (() => {});
+    this.wallMs = opts.now ?? Date.now;
+    this.deduper = new Deduper(config.realtime.dedupeWindowMs);
+  }
+
+  /**
+   * Start real time for a served project: read the warehouse, replay the log, start the loops.
+   * @example
+   *   const rt = await RealtimeRuntime.start(config, holder);
+   *   await rt.accept([message], 'http');
+   */
+  static async start(
+    config: ProjectConfig,
+    holder: StoreHolder,
+    opts: RuntimeOptions = {},
+  ): Promise<RealtimeRuntime> {
+    const rt = new RealtimeRuntime(config, holder, opts);
+    await rt.init();
+    return rt;
+  }
+
+  private engineId(id: string | number): EntityId {
+    return this.config.entity.idType === 'integer' ? Number(id) : String(id);
+  }
+
+  private async init(): Promise<void> {
+    const started = Date.now();
+    const store = this.holder.current;
+    this.program = store.program;
+    this.buildAsOf = store.info.asOfMicros;
+    this.liveTags = liveTagsOf(store.program);
+    const live = { ...store.program, tags: this.liveTags };
+    this.keepColumns = new Map(
+      [...columnsRead(live)].map(([s, set]) => {
+        const full = new Set(set);
+        full.add(store.program.entityKeys[s]!);
+        full.add(store.program.timeColumns[s]!);
+        return [s, full];
+      }),
+    );
+    this.engine = new IncrementalEngine(store.program, this.liveTags, { affinity: 'incremental' });
+    let firstDirty: EntityId[] = [];
+    await this.turn(async () => {
+      const wh = await Warehouse.open(this.config.engine.path, { readOnly: true });
+      try {
+        this.shapes = await sourceShapes(wh, this.config);
+        this.lookups = await Lookups.load(wh, this.config);
+        this.warehouseSeq = await flushedSeq(wh);
+        for (const m of await recentMessageIds(wh, this.wallMs() - this.config.realtime.dedupeWindowMs))
+          this.deduper.add(m.id, m.seq, m.at);
+        for (const l of await identityLinks(wh)) this.identities.set(l.alias, l.entity);
+        const newest = await newestEventTime(wh, this.program);
+        this.maxEventTime = newest;
+        const loaded = await loadEngineState(wh, this.config, this.program, this.engine, this.clockT(), {
+          entityOf: (k) => this.engineId(k as string | number),
+        });
+        this.log(
+          `real time: ${loaded.events} events of ${loaded.entities.size} entities loaded in ${Date.now() - started} ms`,
+        );
+        firstDirty = await changedSinceBuild(wh, this.program, (k) => this.engineId(k as string | number));
+      } finally {
+        wh.close();
+      }
+    });
+    this.mapper = new SegmentMapper(this.config, this.shapes);
+    this.engine.refreshPopulation(this.clockT());
+    // The log: what the warehouse lacks is replayed.
+    const { wal, frames } = await WriteAheadLog.open(this.config.realtime.logDir, this.warehouseSeq, {
+      segmentBytes: this.config.realtime.segmentBytes,
+      ...(this.opts.fsync !== undefined ? { fsync: this.opts.fsync } : {}),
+    });
+    this.wal = wal;
+    wal.trimThrough(this.warehouseSeq);
+    let replayed = 0;
+    this.appliedSeq = this.warehouseSeq;
+    for (const f of frames) {
+      if (f.lastSeq <= this.warehouseSeq) continue;
+      for (const m of JSON.parse(f.payload.toString('utf8')) as LoggedMessage[]) {
+        if (m.seq <= this.warehouseSeq) continue;
+        this.applyLogged(m, true);
+        replayed++;
+      }
+    }
+    this.appliedSeq = Math.max(this.appliedSeq, wal.durable);
+    for (const e of firstDirty) this.markDirty(e, this.wallMs());
+    this.initTriggers(store);
+    this.holder.onSwap((s) => this.onSwap(s));
+    this.log(
+      `real time ready in ${Date.now() - started} ms: ${replayed} logged messages replayed, ${this.dirty.size} entities to evaluate first`,
+    );
+    this.scheduleCommit(0);
+    this.scheduleFlush(this.config.realtime.flushIntervalMs);
+  }
+
+  private initTriggers(store: TagStore): void {
+    const env = this.opts.env ?? process.env;
+    const { triggers, problems } = loadTriggers(this.config, store.schemas, store.program, env);
+    for (const p of problems) this.log(`trigger problem: ${p.file}:${p.line}:${p.col}: ${p.message}`);
+    if (problems.some((p) => p.severity === 'error')) {
+      throw new TagverseError(
+        'triggers.invalid',
+        `triggers have problems: ${problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('; ')}`,
+      );
+    }
+    if (triggers.length === 0) return;
+    this.deliverer = new Deliverer(this.config.triggers.logDir, {
+      ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+      now: this.wallMs,
+      log: this.log,
+    });
+    this.triggers = new TriggerRuntime(triggers, store, store.schemas, this.lookups, this.deliverer, {
+      timezone: this.config.timezone,
+      now: this.wallMs,
+    });
+    const { pending, fired } = this.deliverer.readOutbox();
+    const longest = Math.max(
+      0,
+      ...triggers.map((t) => t.cap?.perMs ?? 0),
+      this.config.realtime.dedupeWindowMs,
+    );
+    const keep = fired.filter((d) => d.firedAt > this.wallMs() - longest || pending.includes(d));
+    this.deliverer.compact(keep, new Set(pending.map((d) => d.id)));
+    this.triggers.restore(keep, pending);
+    this.log(`${triggers.length} trigger(s) active; ${pending.length} undelivered webhook(s) resent`);
+  }
+
+  /** The as-of time of live values now (µs). */
+  clockT(): number {
+    const wall = this.wallMs() * 1000;
+    if (this.config.realtime.clock === 'wall') return wall;
+    return Math.max(this.buildAsOf, Math.min(this.maxEventTime, wall + MINUTE_US));
+  }
+
+  // ---- accepting ---------------------------------------------------------------------------------
+
+  /**
+   * Log checked Segment messages; resolves when they are durable (then they may be acknowledged).
+   * Duplicates of messages accepted within the dedupe window are not logged again (but wait until the
+   * first copy is durable).
+   */
+  accept(messages: readonly SegmentMessage[], via: Via): Promise<AcceptResult> {
+    const at = this.wallMs();
+    return this.log_(via, at, (push, dup) => {
+      for (const m of messages) {
+        if (!m.generatedId && dup(m.messageId)) continue;
+        push(m.messageId, !m.generatedId, this.mapper.effects(m, this));
+      }
+    });
+  }
+
+  /** Log rows already shaped as a source's columns (POST /v1/events). */
+  acceptRows(
+    source: string,
+    rows: readonly Readonly<Record<string, unknown>>[],
+    via: Via,
+  ): Promise<AcceptResult> {
+    const at = this.wallMs();
+    return this.log_(via, at, (push, dup) => {
+      for (const r of rows) {
+        const { fx, id } = this.mapper.nativeRow(source, r, undefined);
+        if (id !== undefined && dup(id)) continue;
+        push(id ?? `tv-row-${this.wal.peekSeq()}-${Math.random().toString(36).slice(2)}`, id !== undefined, [
+          fx,
+        ]);
+      }
+    });
+  }
+
+  /** Whether the source takes native rows. */
+  hasEventsSource(source: string): boolean {
+    return this.shapes.get(source)?.kind === 'events';
+  }
+
+  /** Follow alias links to the entity an id belongs to now. */
+  resolve(id: string): string {
+    let cur = id;
+    for (let i = 0; i < 16; i++) {
+      const next = this.identities.get(cur);
+      if (next === undefined || next === cur) return cur;
+      cur = next;
+    }
+    return cur;
+  }
+
+  private log_(
+    via: Via,
+    at: number,
+    build: (push: (id: string, dedupe: boolean, fx: Effect[]) => void, dup: (id: string) => boolean) => void,
+  ): Promise<AcceptResult> {
+    if (this.closed)
+      return Promise.reject(new TagverseError('realtime.closed', 'the server is shutting down'));
+    const records: LoggedMessage[] = [];
+    const waits: number[] = [];
+    let duplicates = 0;
+    let ignored = 0;
+    let rejected = 0;
+    const seq0 = this.wal.peekSeq();
+    const inBatch = new Set<string>();
+    build(
+      (id, dedupe, fx) => {
+        const seq = seq0 + records.length;
+        const m: LoggedMessage = { seq, id, dedupe, at, via, fx };
+        records.push(m);
+        if (dedupe) {
+          this.deduper.add(id, seq, at);
+          inBatch.add(id);
+        }
+        // Links count at once: a later message of the same request resolves through them.
+        for (const f of fx) if (f.k === 'alias') this.identities.set(f.from, f.to);
+        if (fx.length === 0) ignored++;
+        if (fx.some((f) => f.k === 'reject')) rejected++;
+      },
+      (id) => {
+        const seen = this.deduper.get(id);
+        if (!seen) return false;
+        duplicates++;
+        if (!inBatch.has(id)) waits.push(seen.seq);
+        return true;
+      },
+    );
+    // One frame per request: after a crash a request is in the log entirely or not at all.
+    const { committed } = this.wal.append(records.length, () => Buffer.from(JSON.stringify(records)));
+    this.unapplied.push(...records);
+    this.counts.accepted += records.length;
+    this.counts.duplicates += duplicates;
+    this.counts.ignored += ignored;
+    this.counts.rejected += rejected;
+    const durable = Promise.all([committed, ...waits.map((s) => this.wal.waitFor(s))]);
+    return durable.then(() => {
+      this.applyDurable();
+      return { accepted: records.length, duplicates, ignored, rejected };
+    });
+  }
+
+  /** Apply every logged message that is now on disk, in seq order. */
+  private applyDurable(): void {
+    const upTo = this.wal.durable;
+    let i = 0;
+    while (i < this.unapplied.length && this.unapplied[i]!.seq <= upTo) {
+      this.applyLogged(this.unapplied[i]!, false);
+      i++;
+    }
+    if (i > 0) {
+      this.unapplied.splice(0, i);
+      this.scheduleCommit(0);
+    }
+  }
+
+  /** A durable message's effects on the engine (and, replaying, on dedupe and aliases). */
+  private applyLogged(m: LoggedMessage, replay: boolean): void {
+    if (replay) {
+      if (m.dedupe) this.deduper.add(m.id, m.seq, m.at);
+    }
+    for (const fx of m.fx) {
+      switch (fx.k) {
+        case 'row': {
+          const shape = this.shapes.get(fx.source);
+          if (!shape) break;
+          const entity = this.engineId(fx.entity);
+          const full = evaluatorRow(shape, fx.row, this.lookups);
+          if (this.program.eventSources.includes(fx.source)) {
+            this.engine.add({
+              source: fx.source,
+              entity,
+              time: fx.time,
+              fileId: LIVE_FILE_ID,
+              row: m.seq,
+              data: project(full, this.keepColumns.get(fx.source)),
+            });
+          }
+          if (fx.time > this.maxEventTime) this.maxEventTime = fx.time;
+          if (this.triggers?.watches(fx.source)) {
+            const list = this.batchEvents.get(entity) ?? [];
+            list.push({ source: fx.source, messageId: m.id, time: fx.time, row: full });
+            this.batchEvents.set(entity, list);
+          }
+          this.markDirty(entity, m.at);
+          break;
+        }
+        case 'profile': {
+          const shape = this.shapes.get(fx.source);
+          if (!shape) break;
+          const entity = this.engineId(fx.entity);
+          const old = this.engine.profileRow(fx.source, entity) ?? {};
+          const next: Record<string, unknown> = { ...old, [shape.entityKey]: entity };
+          const changes = this.profileChanges.get(entity) ?? {};
+          const types = new Map(shape.columns.map((c) => [c.name, c.type]));
+          for (const [c, v] of Object.entries(fx.row)) {
+            const type = types.get(c);
+            if (type === undefined) continue;
+            next[c] = evaluatorValue(v, cellKind(type));
+            changes[`${fx.source}.${c}`] = next[c];
+          }
+          this.profileChanges.set(entity, changes);
+          if (this.program.profiles.includes(fx.source)) this.engine.setProfile(fx.source, entity, next);
+          this.markDirty(entity, m.at);
+          break;
+        }
+        case 'alias':
+          if (replay) this.identities.set(fx.from, fx.to);
+          break;
+        case 'reject':
+          break;
+      }
+    }
+    this.pendingFlush.push(m);
+    if (m.seq > this.appliedSeq) this.appliedSeq = m.seq;
+  }
+
+  private markDirty(e: EntityId, sinceMs: number): void {
+    this.dirty.add(e);
+    if (!this.dirtySince.has(e)) this.dirtySince.set(e, sinceMs);
+  }
+
+  // ---- evaluating into the store -----------------------------------------------------------------
+
+  private scheduleCommit(ms: number): void {
+    if (this.stopped) return;
+    if (this.commitTimer) {
+      if (ms > 0) return;
+      clearTimeout(this.commitTimer);
+    }
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      if (!this.committing) {
+        this.committing = this.commit().finally(() => {
+          this.committing = undefined;
+        });
+      }
+    }, ms);
+  }
+
+  /** Evaluate dirty entities (in slices of a few ms, yielding between) and apply them to the store. */
+  private async commit(): Promise<void> {
+    try {
+      this.addSweep();
+      const T = this.clockT();
+      const sliceMs = 8;
+      const started = performance.now();
+      const ids: EntityId[] = [];
+      const updates: EntityUpdate[] = [];
+      for (const e of this.dirty) {
+        this.dirty.delete(e);
+        const values = this.engine.valuesAt(e, T);
+        const profiles = this.profileChanges.get(e);
+        this.profileChanges.delete(e);
+        ids.push(e);
+        updates.push({
+          id: String(e),
+          tags: values as Record<string, never>,
+          ...(profiles ? { profiles: profiles as Record<string, never> } : {}),
+          asOf: T,
+        });
+        if (performance.now() - started > sliceMs) break;
+      }
+      if (updates.length > 0) await this.apply(ids, updates, T);
+    } catch (e) {
+      this.log(`real time: evaluation failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    // More to do: yield to I/O, then go on; else wait for the next tick.
+    this.scheduleCommit(this.dirty.size > 0 ? 1 : this.config.realtime.commitIntervalMs);
+  }
+
+  private async apply(ids: readonly EntityId[], updates: readonly EntityUpdate[], T: number): Promise<void> {
+    const events = new Map<string, BatchEvent[]>();
+    for (const e of ids) {
+      const list = this.batchEvents.get(e);
+      if (list) {
+        events.set(String(e), list);
+        this.batchEvents.delete(e);
+      }
+    }
+    const keys = updates.map((u) => u.id);
+    await this.holder.mutate((store) => {
+      const before = this.triggers?.snapshot(store, keys, T);
+      applyUpdates(store, updates);
+      if (this.triggers && before) this.triggers.afterBatch(store, keys, before, T, events);
+    });
+    const now = this.wallMs();
+    for (const e of ids) {
+      this.served.add(e);
+      const since = this.dirtySince.get(e);
+      if (since !== undefined && !this.dirty.has(e)) {
+        this.latencies.push(now - since);
+        this.dirtySince.delete(e);
+      }
+    }
+  }
+
+  /** Add entities of the refresh sweep: all of them once per refresh interval, spread evenly. */
+  private addSweep(): void {
+    const now = this.wallMs();
+    const s = this.sweep;
+    if (s.last === 0) {
+      s.last = now;
+      return;
+    }
+    if (s.next >= s.ids.length) {
+      s.ids = this.engine.entityIds();
+      s.next = 0;
+    }
+    s.credit += (s.ids.length * (now - s.last)) / this.config.realtime.refreshIntervalMs;
+    s.last = now;
+    while (s.credit >= 1 && s.next < s.ids.length) {
+      const e = s.ids[s.next++]!;
+      if (!this.dirty.has(e)) this.dirty.add(e);
+      s.credit--;
+    }
+    if (s.next >= s.ids.length) s.credit = 0;
+  }
+
+  /** After a reload swapped in a new build: put the live values of entities evaluated since into it. */
+  private onSwap(store: TagStore): void {
+    if (store.program !== this.program && !sameTags(store.program, this.program)) {
+      this.log(
+        'real time: the tag definitions changed with this build; restart the server to evaluate the new ones live',
+      );
+    }
+    this.buildAsOf = Math.max(this.buildAsOf, store.info.asOfMicros);
+    const T = this.clockT();
+    const updates: EntityUpdate[] = [];
+    for (const e of this.served)
+      updates.push({ id: String(e), tags: this.engine.valuesAt(e, T) as Record<string, never>, asOf: T });
+    applyUpdates(store, updates);
+  }
+
+  // ---- into the warehouse ------------------------------------------------------------------------
+
+  private scheduleFlush(ms: number): void {
+    if (this.stopped) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush().finally(() =>
+        this.scheduleFlush(this.config.realtime.flushIntervalMs + this.flushBackoffMs),
+      );
+    }, ms);
+    this.flushTimer.unref();
+  }
+
+  /**
+   * Write everything logged and applied so far into the warehouse; resolves when it is there (a flush
+   * already running is waited for, then another one takes the rest). Throws when a flush fails.
+   */
+  async flushAll(): Promise<void> {
+    const target = this.appliedSeq;
+    while (this.warehouseSeq < target && this.pendingFlush.length > 0) {
+      await this.flush();
+      if (this.lastFlushError) throw new TagverseError('realtime.flush_failed', this.lastFlushError);
+    }
+  }
+
+  /** Start a flush (or join the one running); resolves when it ends, whether it succeeded or not. */
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.doFlush().finally(() => {
+        this.flushing = undefined;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    this.deduper.expire(this.wallMs());
+    if (this.pendingFlush.length === 0) return;
+    const batch = this.pendingFlush.slice(0, 200_000);
+    try {
+      const r = await this.turn(async () => {
+        const wh = await Warehouse.open(this.config.engine.path, {
+          ...(this.config.engine.threads !== undefined ? { threads: this.config.engine.threads } : {}),
+          ...(this.config.engine.memoryLimit !== undefined
+            ? { memoryLimit: this.config.engine.memoryLimit }
+            : {}),
+        });
+        try {
+          const result = await flushToWarehouse(wh, this.config, this.shapes, batch);
+          // The dedupe window only needs recent ids: forget older ones now and then.
+          if (Math.random() < 0.05) {
+            const limit = (this.wallMs() - this.config.realtime.dedupeWindowMs) * 1000;
+            await wh.run(
+              `DELETE FROM ${REALTIME_MESSAGES} WHERE received_at < make_timestamptz(${Math.floor(limit)})`,
+            );
+          }
+          return result;
+        } finally {
+          wh.close();
+        }
+      });
+      this.pendingFlush.splice(0, batch.length);
+      this.warehouseSeq = r.lastSeq;
+      this.wal.trimThrough(r.lastSeq);
+      this.lastFlush = { at: new Date().toISOString(), rows: r.rows, ms: Math.round(r.ms) };
+      this.lastFlushError = undefined;
+      this.flushBackoffMs = 0;
+    } catch (e) {
+      this.lastFlushError = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      this.flushBackoffMs = Math.min(30_000, Math.max(500, this.flushBackoffMs * 2));
+      this.log(`real time: flush into the warehouse failed (will retry): ${this.lastFlushError}`);
+    }
+  }
+
+  // ---- status and shutdown -----------------------------------------------------------------------
+
+  /** Wait until everything accepted so far is served (evaluated into the store). */
+  async settle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.unapplied.length > 0 || this.dirty.size > 0 || this.committing) {
+      if (Date.now() > deadline) throw new Error('real time did not settle in time');
+      this.scheduleCommit(0);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  status(): RealtimeStatus {
+    return {
+      asOf: new Date(Math.floor(this.clockT() / 1000)).toISOString(),
+      clock: this.config.realtime.clock,
+      ...this.counts,
+      durableSeq: this.wal.durable,
+      appliedSeq: this.appliedSeq,
+      flushedSeq: this.warehouseSeq,
+      pendingFlush: this.pendingFlush.length,
+      dirtyEntities: this.dirty.size,
+      entities: this.holder.current.size,
+      walBytes: this.wal.sizeBytes(),
+      walGroups: this.wal.groups,
+      ...(this.lastFlush ? { lastFlush: this.lastFlush } : {}),
+      ...(this.lastFlushError ? { lastFlushError: this.lastFlushError } : {}),
+      latencyMs: this.latencies.summary(),
+      ...(this.triggers && this.deliverer
+        ? {
+            triggers: {
+              ...this.triggers.stats,
+              delivered: this.deliverer.stats.delivered,
+              retried: this.deliverer.stats.retried,
+              dead: this.deliverer.stats.dead,
+              backlog: this.deliverer.backlog,
+              deliveryLatencyMs: summarize(this.deliverer.stats.latencies),
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Stop accepting, serve and flush what was accepted, close the log. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.wal.close();
+      this.applyDurable();
+      await this.settle(10_000).catch(() => undefined);
+    } finally {
+      this.stopped = true;
+      if (this.commitTimer) clearTimeout(this.commitTimer);
+      await this.committing;
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      await this.flushing;
+      await this.flushAll().catch((e: unknown) =>
+        this.log(
+          `real time: could not flush at shutdown (the log keeps it): ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      );
+      this.deliverer?.close();
+    }
+  }
+}
+
+function summarize(values: readonly number[]): { count: number; p50: number | null; p99: number | null } {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => (s.length === 0 ? null : s[Math.min(s.length - 1, Math.floor(s.length * p))]!);
+  return { count: s.length, p50: at(0.5), p99: at(0.99) };
+}
+
+/** Tags real time computes: all but model tags and the tags that read them (directly or not). */
+export function liveTagsOf(program: TagProgram): TagIR[] {
+  const excluded = new Set<string>();
+  for (const t of program.tags) {
+    if (t.kind === 'model' || t.dependsOn.some((d) => excluded.has(d))) excluded.add(t.name);
+  }
+  return program.tags.filter((t) => !excluded.has(t.name));
+}
+
+function sameTags(a: TagProgram, b: TagProgram): boolean {
+  return JSON.stringify(a.tags.map((t) => t.definition)) === JSON.stringify(b.tags.map((t) => t.definition));
+}
+
+/** The newest event time in the warehouse (µs), over every events source. */
+async function newestEventTime(wh: Warehouse, program: TagProgram): Promise<number> {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const s of program.eventSources) {
+    if ((await wh.columns('main', s)).length === 0) continue;
+    const v = await wh.scalar<number | null>(
+      `SELECT CAST(epoch_us(max(${ident(program.timeColumns[s]!)})) AS DOUBLE) FROM ${qualified('main', s)}`,
+    );
+    if (v !== null && v !== undefined && v > max) max = v;
+  }
+  return max;
+}
+
+/** Entities with real-time rows flushed after the latest build started (their served values are older). */
+async function changedSinceBuild(
+  wh: Warehouse,
+  program: TagProgram,
+  entityOf: (k: unknown) => EntityId,
+): Promise<EntityId[]> {
+  if (!(await wh.tableExists('tagverse', 'files'))) return [];
+  const since = (await wh.tableExists('tags', 'builds'))
+    ? `(SELECT max(started_at) FROM ${BUILDS})`
+    : `TIMESTAMPTZ '1970-01-01 00:00:00+00'`;
+  const out = new Set<EntityId>();
+  for (const s of program.eventSources) {
+    if ((await wh.columns('raw', s)).length === 0) continue;
+    const rows = await wh.rows<{ k: unknown }>(
+      `SELECT DISTINCT ${ident(program.entityKeys[s]!)} AS k FROM ${qualified('raw', s)}
+       WHERE "_file_id" IN (SELECT file_id FROM tagverse.files WHERE format = 'realtime' AND loaded_at >= COALESCE(${since}, TIMESTAMPTZ '1970-01-01 00:00:00+00'))`,
+    );
+    for (const r of rows) out.add(entityOf(typeof r.k === 'bigint' ? Number(r.k) : r.k));
+  }
+  return [...out];
+}

@@ -1,0 +1,105 @@
+/**
+ * Real-time test fixtures: a small synthetic card world with the card pack's tags, built, with a
+ * `realtime` section that maps Segment `Card Payment` track calls to `transactions` and identify
+ * traits to `customers`; API keys for an ingest and an admin role; helpers to wait for a condition.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { generateKey } from '../../src/api/keys.js';
+import { requireProject } from '../../src/config/project.js';
+import { build } from '../../src/engine/build.js';
+import { generateWorld } from '../../src/generate/index.js';
+import { ingest } from '../../src/ingest/ingest.js';
+import { tempDir, writeFiles } from '../helpers.js';
+
+export const PACK = fileURLToPath(new URL('../../packs/card', import.meta.url));
+
+export interface RealtimeFixture {
+  readonly dir: string;
+  readonly keys: { readonly ingest: string; readonly admin: string; readonly viewer: string };
+  /** TAGVERSE_API_KEYS value for the keys above. */
+  readonly keysEnv: string;
+}
+
+/** The realtime section the fixtures use (merged into tagverse.yaml). */
+export const REALTIME_SECTION = {
+  flush_interval_ms: 300,
+  commit_interval_ms: 5,
+  segment: {
+    track: [{ events: ['Card Payment'], source: 'transactions' }],
+    identify: { source: 'customers' },
+  },
+};
+
+/**
+ * A built card world. `tags`: the card pack's tag files to copy (default all of them);
+ * `extra`: more files (path -> content) written into the project.
+ */
+export async function cardWorld(
+  opts: {
+    customers?: number;
+    months?: number;
+    seed?: number;
+    start?: string;
+    tags?: readonly string[];
+    realtime?: Record<string, unknown>;
+    extra?: Record<string, string>;
+  } = {},
+): Promise<RealtimeFixture> {
+  const dir = tempDir();
+  await generateWorld({
+    customers: opts.customers ?? 120,
+    months: opts.months ?? 3,
+    seed: opts.seed ?? 5,
+    out: dir,
+    start: opts.start ?? '2025-01-01',
+  });
+  const tagFiles = opts.tags ?? [
+    'spending.yaml',
+    'habits.yaml',
+    'preferences.yaml',
+    'conditions.yaml',
+    'life-events.yaml',
+    'tastes.yaml',
+    'cycles.yaml',
+    'changes.yaml',
+  ];
+  for (const f of tagFiles) cpSync(path.join(PACK, 'tags', f), path.join(dir, 'tags', f));
+  const file = path.join(dir, 'tagverse.yaml');
+  const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+  doc.set('realtime', doc.createNode(opts.realtime ?? REALTIME_SECTION));
+  writeFileSync(file, doc.toString());
+  writeFiles(dir, opts.extra ?? {});
+  await ingest(dir);
+  await build(requireProject(dir));
+  const made = (['ingest', 'admin', 'viewer'] as const).map((role) => ({
+    role,
+    ...generateKey(role, `${role} test`),
+  }));
+  const keys = Object.fromEntries(made.map((m) => [m.role, m.key])) as unknown as RealtimeFixture['keys'];
+  const keysEnv = made.map((m) => `${m.record.id}:${m.role}:${m.record.hash}`).join(',');
+  return { dir, keys, keysEnv };
+}
+
+/** Poll until `fn` returns a value that is not undefined (or throw after `timeoutMs`). */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
