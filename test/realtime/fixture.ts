@@ -1,7 +1,8 @@
 /**
  * Real-time test fixtures: a small synthetic card world with the card pack's tags, built, with a
  * `realtime` section that maps Segment `Card Payment` track calls to `transactions` and identify
- * traits to `customers`; API keys for an ingest and an admin role; helpers to wait for a condition.
+ * traits to `customers`; API keys for an ingest, an admin and a viewer role; helpers to wait for a
+ * condition.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -46,6 +47,8 @@ export async function cardWorld(
     tags?: readonly string[];
     realtime?: Record<string, unknown>;
     extra?: Record<string, string>;
+    /** Changes to the generated files before they are ingested. */
+    prepare?: (dir: string) => Promise<void>;
   } = {},
 ): Promise<RealtimeFixture> {
   const dir = tempDir();
@@ -72,6 +75,7 @@ export async function cardWorld(
   doc.set('realtime', doc.createNode(opts.realtime ?? REALTIME_SECTION));
   writeFileSync(file, doc.toString());
   writeFiles(dir, opts.extra ?? {});
+  await opts.prepare?.(dir);
   await ingest(dir);
   await build(requireProject(dir));
   const made = (['ingest', 'admin', 'viewer'] as const).map((role) => ({
