@@ -125,6 +125,8 @@ export interface NatsConfig {
   readonly subjects: readonly string[];
   readonly durable: string;
   readonly batch: number;
+  /** How long a delivered message may stay unacknowledged before NATS delivers it again. */
+  readonly ackWaitMs: number;
 }
 
 /** The `realtime` section, defaults applied (docs/realtime.md). */
@@ -480,6 +482,7 @@ function resolveRealtime(rt: RealtimeInput | undefined, dir: string, asOf: strin
             subjects: nats.subjects ?? [`${nats.stream.toLowerCase()}.events`],
             durable: nats.durable ?? 'tagverse',
             batch: nats.batch ?? 500,
+            ackWaitMs: durationSeconds(nats.ack_wait ?? '30s') * 1000,
           },
         }
       : {}),

@@ -299,6 +299,9 @@ const NatsSchema = z
       .describe('Subjects of the stream (default [<stream lower case>.events]).'),
     durable: z.string().min(1).optional().describe('Durable consumer name (default tagverse).'),
     batch: z.number().int().min(1).max(10_000).optional().describe('Messages fetched at once (default 500).'),
+    ack_wait: DurationSchema.optional().describe(
+      'How long a delivered message may stay unacknowledged before it is delivered again (default 30s; used when the consumer is created).',
+    ),
   })
   .describe(
     'Consume Segment-shaped events from a NATS JetStream stream (a durable pull consumer, at least once, deduplicated by messageId).',

@@ -10,7 +10,15 @@
  * consumer are created when missing. A message that is not valid JSON or not a valid Segment message
  * is terminated (not redelivered) and logged.
  */
-import { AckPolicy, type Consumer, connect, type JsMsg, type NatsConnection, nanos } from 'nats';
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  connect,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+} from 'nats';
 import type { NatsConfig } from '../config/project.js';
 import type { RealtimeRuntime } from './runtime.js';
 import { checkMessage, type SegmentMessage } from './segment-message.js';
@@ -25,6 +33,7 @@ export interface NatsStats {
 export class NatsConsumer {
   private stopped = false;
   private loop: Promise<void> | undefined;
+  private messages: ConsumerMessages | undefined;
   readonly stats: NatsStats = { received: 0, acked: 0, invalid: 0, failures: 0 };
 
   private constructor(
@@ -61,7 +70,7 @@ export class NatsConsumer {
       await jsm.consumers.add(cfg.stream, {
         durable_name: cfg.durable,
         ack_policy: AckPolicy.Explicit,
-        ack_wait: nanos(30_000),
+        ack_wait: nanos(cfg.ackWaitMs),
         max_ack_pending: Math.max(1000, cfg.batch * 4),
       });
     }
@@ -72,13 +81,34 @@ export class NatsConsumer {
     return c;
   }
 
+  /**
+   * Consume: messages are handed to the runtime in groups as they arrive (whatever came in while the
+   * previous group was being logged), so a lone event waits for nothing but its own fsync.
+   */
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        const batch: JsMsg[] = [];
-        const iter = await this.consumer.fetch({ max_messages: this.cfg.batch, expires: 1000 });
-        for await (const m of iter) batch.push(m);
-        if (batch.length > 0) await this.handle(batch);
+        const messages = await this.consumer.consume({ max_messages: this.cfg.batch });
+        this.messages = messages;
+        if (this.stopped) {
+          await messages.close();
+          break;
+        }
+        let waiting: JsMsg[] = [];
+        let handling: Promise<void> | undefined;
+        const drain = async () => {
+          while (waiting.length > 0) {
+            const group = waiting;
+            waiting = [];
+            await this.handle(group);
+          }
+          handling = undefined;
+        };
+        for await (const m of messages) {
+          waiting.push(m);
+          handling ??= drain();
+        }
+        await handling;
       } catch (e) {
         if (this.stopped) break;
         this.stats.failures++;
@@ -143,6 +173,7 @@ export class NatsConsumer {
   /** Stop fetching; messages fetched but not logged are redelivered later. */
   async close(): Promise<void> {
     this.stopped = true;
+    await this.messages?.close().catch(() => undefined);
     await this.loop?.catch(() => undefined);
     await this.nc.drain().catch(() => undefined);
   }
