@@ -41,7 +41,7 @@ label:
 features:
   approved: true
   exclude: [new_parent, became_parent, became_parent_since, became_parent_confidence, recent_life_change]
-cutoffs: [2025-08-31, 2025-10-31, 2025-12-31]
+cutoffs: [2025-07-31, 2025-09-30, 2025-11-30]
 validation: { holdout: 0.5 }
 params: { trees: 500, learning_rate: 0.05, max_depth: 5, min_child_weight: 2, subsample: 0.8 }
 seed: 7

@@ -35,6 +35,8 @@ export interface TrainingRows {
   readonly label: Float64Array;
   /** Raw feature values: Float64Array for numeric features, text (null = missing) for categorical ones. */
   readonly raw: readonly (Float64Array | (string | null)[])[];
+  /** Values of the model's baseline tags, as of each row's cutoff (booleans 1/0, null = NaN). */
+  readonly baselines: readonly Float64Array[];
   readonly cutoffs: readonly number[];
   readonly byCutoff: readonly {
     readonly cutoff: number;
@@ -74,16 +76,19 @@ export async function trainingRows(
   const featureTags = [
     ...m.features.flatMap((f) => (f.source.kind === 'tag' ? [f.source.tag] : [])),
     ...(m.filter ? [m.filter.name] : []),
+    ...m.baselines.map((t) => t.name),
   ];
   const kinds: ColumnKind[] = [
     'text',
     'number',
     ...m.features.map((f): ColumnKind => (isCategorical(f.encoding) ? 'text' : 'number')),
+    ...m.baselines.map((): ColumnKind => 'number'),
   ];
   const ids: string[] = [];
   const cutoffIndex: number[] = [];
   const labels: Float64Array[] = [];
   const raw: (Float64Array[] | (string | null)[])[] = m.features.map(() => []);
+  const baselineParts: Float64Array[][] = m.baselines.map(() => []);
   const byCutoff: { cutoff: number; rows: number; labelMean: number }[] = [];
   let unlabelled = 0;
   const temp: string[] = [];
@@ -126,6 +131,7 @@ export async function trainingRows(
         `CAST(v.${e} AS VARCHAR)`,
         `CAST(${labelCol} AS DOUBLE)`,
         ...m.features.map((f) => featureSql(f, cutoff, 'v')),
+        ...m.baselines.map((t) => `CAST(v.${ident(t.name)} AS DOUBLE)`),
       ];
       const r = await readColumns(
         wh,
@@ -141,6 +147,9 @@ export async function trainingRows(
         const col = r.columns[j + 2]!;
         if (Array.isArray(col)) for (const v of col) (raw[j] as (string | null)[]).push(v);
         else (raw[j] as Float64Array[]).push(col);
+      });
+      m.baselines.forEach((_, j) => {
+        baselineParts[j]!.push(r.columns[m.features.length + 2 + j] as Float64Array);
       });
       let sum = 0;
       for (let k = 0; k < label.length; k++) sum += label[k]!;
@@ -167,6 +176,7 @@ export async function trainingRows(
     raw: raw.map((parts, j) =>
       isCategorical(m.features[j]!.encoding) ? (parts as (string | null)[]) : concat(parts as Float64Array[]),
     ),
+    baselines: baselineParts.map(concat),
     cutoffs,
     byCutoff,
     unlabelled,

@@ -117,6 +117,12 @@ export const ModelDefinitionSchema = z
         z.strictObject({ holdout: z.number().gt(0).lt(1).describe('Share of entities held out.') }),
       ])
       .optional(),
+    baselines: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Tags (boolean or number) measured on the same validation rows as the model, e.g. the rule tags of the condition it learns.',
+      ),
     algorithm: z.enum(ALGORITHMS).optional(),
     params: z.record(z.string(), z.number()).optional(),
     refit: z

@@ -204,6 +204,48 @@ export function bestF1(scores: Float64Array, labels: Float64Array): ThresholdSta
   return best;
 }
 
+/** How a score separates the positives on validation rows, with its F1 threshold chosen on training rows. */
+export interface ScoreComparison {
+  /** The model, or the baseline tag's name. */
+  readonly name: string;
+  readonly auc: number;
+  readonly prAuc: number;
+  /** Chosen on the training rows (never on the validation rows it is measured on). */
+  readonly threshold: number;
+  readonly f1: number;
+  readonly precision: number;
+  readonly recall: number;
+}
+
+/**
+ * AUC and PR-AUC of a score on validation rows, and its F1 there at the threshold that maximises F1 on
+ * training rows. Missing scores (NaN) rank lowest. A boolean rule tag (1/0) gets threshold 1: its own
+ * yes/no.
+ * @example
+ *   compareScore('new_parent', trainRule, trainY, validRule, validY) // { auc: 0.71, f1: 0.42, ... }
+ */
+export function compareScore(
+  name: string,
+  trainScores: Float64Array,
+  trainLabels: Float64Array,
+  validScores: Float64Array,
+  validLabels: Float64Array,
+): ScoreComparison {
+  const low = (s: Float64Array) => s.map((v) => (Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v));
+  const valid = low(validScores);
+  const threshold = bestF1(low(trainScores), trainLabels).threshold;
+  const at = f1At(valid, validLabels, threshold);
+  return {
+    name,
+    auc: auc(valid, validLabels),
+    prAuc: averagePrecision(valid, validLabels),
+    threshold,
+    f1: at.f1,
+    precision: at.precision,
+    recall: at.recall,
+  };
+}
+
 export function rmse(pred: Float64Array, y: Float64Array): number {
   let s = 0;
   for (let i = 0; i < y.length; i++) s += (pred[i]! - y[i]!) ** 2;

@@ -25,7 +25,7 @@ import { treeShap } from './gbdt/treeshap.js';
 import { type DesignColumn, type LinearModel, linearContributions, linearMargins } from './linear/linear.js';
 import { sigmoid } from './link.js';
 import type { FeatureMatrix } from './matrix.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics, ScoreComparison } from './metrics.js';
 
 export const MODEL_FORMAT = 'tagverse.model/1';
 
@@ -79,6 +79,11 @@ export interface ModelCard {
   /** Metrics on the validation rows of the model trained without them. */
   readonly metrics: Metrics;
   readonly trainMetrics: { readonly auc?: number; readonly logLoss?: number; readonly rmse?: number };
+  /**
+   * With `baselines` (binary models): the model and each baseline tag on the validation rows, F1
+   * thresholds chosen on the training rows.
+   */
+  readonly comparison?: readonly ScoreComparison[];
   readonly features: readonly string[];
   readonly topFeatures: readonly FeatureImportance[];
   readonly params: Readonly<Record<string, number>>;

@@ -29,6 +29,8 @@ export interface PreparedModel {
   readonly label: TagIR;
   readonly filter?: TagIR;
   readonly features: readonly FeatureSpec[];
+  /** Tags measured next to the model on the validation rows (`baselines`), computed as of each cutoff. */
+  readonly baselines: readonly TagIR[];
   /** Feature cutoffs (epoch µs, ascending); one entry (the snapshot time) for a static model. */
   readonly cutoffs: readonly number[];
   readonly static: boolean;
@@ -287,6 +289,30 @@ export async function prepareModel(
     );
   }
 
+  // Baselines: boolean or number tags, scored on the same rows as the model.
+  const baselines: TagIR[] = [];
+  (input.baselines ?? []).forEach((name, i) => {
+    const t = tagByName.get(name);
+    if (!t) {
+      problems.push(
+        file.problem(
+          ['baselines', i],
+          `unknown tag '${name}'${didYouMeanSuffix(name, [...tagByName.keys()])}`,
+        ),
+      );
+      return;
+    }
+    if (t.type !== 'boolean' && t.type !== 'number') {
+      problems.push(
+        file.problem(['baselines', i], `a baseline is a boolean or number tag; '${name}' is ${t.type}`),
+      );
+      return;
+    }
+    if (features.some((f) => f.name === name))
+      warnings.push(`baseline '${name}' is also a feature: the model sees the rule it is compared with`);
+    baselines.push(t);
+  });
+
   // Cutoffs.
   const ctx = {
     timezone: config.timezone,
@@ -344,6 +370,7 @@ export async function prepareModel(
     label,
     ...(filter ? { filter } : {}),
     features,
+    baselines,
     cutoffs,
     static: !input.cutoffs,
     horizonSeconds: def.horizonSeconds,

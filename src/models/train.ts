@@ -33,7 +33,7 @@ import {
 } from './linear/linear.js';
 import { sigmoid } from './link.js';
 import { type FeatureMatrix, takeRows, takeValues } from './matrix.js';
-import { auc, evaluatePredictions, logLoss, rmse } from './metrics.js';
+import { auc, compareScore, evaluatePredictions, logLoss, rmse, type ScoreComparison } from './metrics.js';
 import {
   type FeatureImportance,
   MODEL_FORMAT,
@@ -301,6 +301,27 @@ export async function trainModel(
         ? { auc: auc(trainPred, trainY), logLoss: logLoss(trainPred, trainY) }
         : { rmse: rmse(trainPred, trainY) };
 
+    // Baselines (e.g. the rule tags of a condition): the same validation rows, F1 thresholds chosen
+    // on training rows (the model's on its early-stopping rows when it has them: they are unseen).
+    let comparison: ScoreComparison[] | undefined;
+    if (m.baselines.length > 0 && m.objective === 'binary') {
+      const pickIdx = stopIdx ?? fitIdx;
+      const pickPred =
+        pickIdx === fitIdx ? trainPred : toScore(evaluated.margins(takeRows(evalData.all, pickIdx)));
+      comparison = [
+        compareScore(name, pickPred, takeValues(rows.label, pickIdx), validPred, validY),
+        ...m.baselines.map((t, j) =>
+          compareScore(
+            t.name,
+            takeValues(rows.baselines[j]!, trainIdx),
+            takeValues(rows.label, trainIdx),
+            takeValues(rows.baselines[j]!, validIdx),
+            validY,
+          ),
+        ),
+      ];
+    }
+
     // 2. The published model: refit on every row with the same number of trees.
     const refit = def.input.refit !== false;
     let published = evaluated;
@@ -396,6 +417,7 @@ export async function trainModel(
         : { method: 'holdout', holdout },
       metrics,
       trainMetrics,
+      ...(comparison ? { comparison } : {}),
       features: m.features.map((f) => f.name),
       topFeatures,
       params: paramsRecord(def, g, l),

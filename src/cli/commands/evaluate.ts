@@ -49,6 +49,13 @@ export function printCard(c: ModelCard): void {
     `  validation: ${v.method === 'last_cutoff' ? `trained on earlier cutoffs, measured on ${v.cutoff?.slice(0, 10)}` : `${pct(v.holdout ?? 0)} of entities held out`} (${fmtInt(c.rows.train)} train / ${fmtInt(c.rows.validation)} validation rows)`,
   );
   printMetrics(c.metrics);
+  if (c.comparison) {
+    printLine('  next to the baselines (validation rows; F1 at the threshold chosen on training rows):');
+    for (const b of c.comparison)
+      printLine(
+        `    ${b.name.padEnd(34)} AUC ${r3(b.auc)}  PR-AUC ${r3(b.prAuc)}  F1 ${r3(b.f1)} (precision ${r3(b.precision)}, recall ${r3(b.recall)})`,
+      );
+  }
   printLine(`  top features (${c.algorithm === 'gbdt' ? 'gain' : 'mean |coefficient x value|'}):`);
   for (const f of c.topFeatures.slice(0, 10))
     printLine(`    ${f.name.padEnd(34)} ${pct(f.share).padStart(6)}`);
