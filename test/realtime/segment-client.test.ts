@@ -426,3 +426,81 @@ describe('the Segment API with @segment/analytics-node', () => {
     expect(((await r.json()) as Json).code).toBe('rate_limited');
   });
 });
+
+describe('the online store, updated in place', () => {
+  const preview = async (expression: string): Promise<{ count: number; total: number }> => {
+    const r = await call('POST', '/v1/segments/preview', {
+      key: fx.keys.admin,
+      body: { expression, sample: 0 },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body;
+  };
+
+  it('segment counts follow live tags and traits (bitmaps, numeric ranges, new entities); a held bitmap never changes', async () => {
+    const store = server.holder.current;
+    const big = store.tags.get('big_ticket_buyer')!;
+    const spend = store.tags.get('spend_90d')!;
+    const count = store.tags.get('txn_count_90d')!;
+    if (big.kind !== 'boolean' || spend.kind !== 'number' || count.kind !== 'number')
+      throw new Error('unexpected column kinds');
+    // A customer with payments who is no big-ticket buyer, whom no test above has touched.
+    let o = 40;
+    while (big.values[o] === 1 || !(count.values[o]! >= 1)) o++;
+    const id = store.ids[o]!;
+    const spend0 = spend.values[o]!;
+    const threshold = spend0 + 1_500_000;
+    const held = big.trueSet;
+    const heldSize = held.size;
+    const exprs = [
+      'big_ticket_buyer',
+      `spend_90d >= ${threshold}`,
+      "customers.region = 'Ulsan' and big_ticket_buyer",
+      'txn_count_90d >= 1',
+    ];
+    const before = await Promise.all(exprs.map(preview));
+
+    await call('POST', '/v1/batch', {
+      key: fx.keys.ingest,
+      body: {
+        batch: [
+          {
+            type: 'track',
+            userId: id,
+            event: 'Card Payment',
+            messageId: 'live-big-1',
+            timestamp: near(),
+            properties: payment(2_000_000),
+          },
+          {
+            type: 'identify',
+            userId: id,
+            traits: { region: 'Ulsan' },
+            messageId: 'live-move-1',
+            timestamp: near(),
+          },
+          // Someone the build never saw.
+          {
+            type: 'track',
+            userId: 'C9999999',
+            event: 'Card Payment',
+            messageId: 'live-new-1',
+            timestamp: near(),
+            properties: payment(10),
+          },
+        ],
+      },
+    });
+    await server.realtime!.handle.runtime!.settle();
+    const after = await Promise.all(exprs.map(preview));
+    // Each expression gains exactly one member: the customer, or (the last one) the new entity.
+    expect(after.map((a) => a.count)).toEqual(before.map((b) => b.count + 1));
+    expect(after[0]!.total).toBe(before[0]!.total + 1);
+    const p = await profile(id, 'big_ticket_buyer,spend_90d');
+    expect(tagValue(p, 'big_ticket_buyer')).toBe(true);
+    expect(tagValue(p, 'spend_90d')).toBe(spend0 + 2_000_000);
+    // Copy on write: the bitmap handed out before the change still says what it said.
+    expect(held.size).toBe(heldSize);
+    expect(held.has(o)).toBe(false);
+  });
+});
