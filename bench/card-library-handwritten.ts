@@ -101,7 +101,7 @@ export function handwrittenCardSql(asOfUs: number): string {
   return `
 WITH tx AS MATERIALIZED (
   SELECT customer_id AS id, ts, amount, category, channel, country, city, cuisine, merchant_name, _file_id, _row,
-         timezone('Asia/Seoul', ts) AS lt
+         make_timestamp(epoch_us(ts) + 32400000000) AS lt  -- Seoul: UTC+9, no DST since 1988
   FROM main.transactions WHERE ts <= ${T}),
 a AS (
   SELECT id,

@@ -173,25 +173,24 @@ export const duckdbDialect: Dialect = {
     const dimOk = q.dim !== undefined ? ` AND ${q.dim} IS NOT NULL` : '';
     const k = '_e, v';
     const on = (a: string, b: string) => `${a}._e = ${b}._e AND ${a}.v = ${b}.v`;
+    // One scan: the purchase days with their latest time, then window functions per (entity, value).
     return `WITH days AS MATERIALIZED (
-        SELECT DISTINCT ${q.entity} AS _e, ${v} AS v,
-          CAST(date_diff('day', DATE '1970-01-01', CAST(${localTime(q.time, str(q.timezone))} AS DATE)) AS DOUBLE) AS d
-        FROM ${q.from} WHERE ${q.where}${dimOk}${only}),
-      gaps AS (SELECT ${k}, d, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS g FROM days),
-      m0 AS (SELECT ${k}, median(g) AS m0 FROM gaps WHERE g IS NOT NULL GROUP BY ${k}),
-      starts AS (SELECT gaps._e, gaps.v, gaps.d FROM gaps LEFT JOIN m0 ON ${on('m0', 'gaps')}
-        WHERE gaps.g IS NULL OR gaps.g >= 0.5 * m0.m0),
-      eg AS (SELECT ${k}, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS big FROM starts),
-      xs AS (SELECT eg._e, eg.v, eg.big / (CASE WHEN abs(eg.big / m0.m0 - 2.0) <= 0.25 THEN 2.0 ELSE 1.0 END) AS x FROM eg JOIN m0 ON ${on('m0', 'eg')}
-        WHERE eg.big IS NOT NULL),
-      stats AS (SELECT ${k}, median(x) AS period, stddev_pop(x) / avg(x) AS cv FROM xs GROUP BY ${k}),
-      cnt AS (SELECT ${k}, count(*) AS cycles FROM starts GROUP BY ${k}),
-      lst AS (SELECT ${q.entity} AS _e, ${v} AS v, max(${q.time}) AS last FROM ${q.from} WHERE ${q.where}${dimOk}${only} GROUP BY 1, 2),
+        SELECT ${q.entity} AS _e, ${v} AS v,
+          CAST(date_diff('day', DATE '1970-01-01', CAST(${localTime(q.time, str(q.timezone))} AS DATE)) AS DOUBLE) AS d,
+          max(${q.time}) AS lt
+        FROM ${q.from} WHERE ${q.where}${dimOk}${only} GROUP BY 1, 2, 3),
+      gaps AS (SELECT _e, v, d, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS g FROM days),
+      typical AS (SELECT _e, v, d, g, median(g) OVER (PARTITION BY ${k}) AS m0 FROM gaps),
+      starts AS (SELECT _e, v, m0, d - lag(d) OVER (PARTITION BY ${k} ORDER BY d) AS big
+        FROM typical WHERE g IS NULL OR g >= 0.5 * m0),
+      xs AS (SELECT _e, v, big / (CASE WHEN abs(big / m0 - 2.0) <= 0.25 THEN 2.0 ELSE 1.0 END) AS x FROM starts),
+      stats AS (SELECT ${k}, count(*) AS cycles, median(x) AS period, stddev_pop(x) / avg(x) AS cv FROM xs GROUP BY ${k}),
+      lst AS (SELECT ${k}, max(lt) AS last FROM days GROUP BY ${k}),
       base AS (
-        SELECT lst._e, lst.v, lst.last, COALESCE(cnt.cycles, 0) AS cycles, stats.period, stats.cv,
-          COALESCE(cnt.cycles >= ${p.minEvents} AND stats.cv <= ${duckdbDialect.number(p.maxCv)} AND stats.period >= 1
+        SELECT lst._e, lst.v, lst.last, COALESCE(stats.cycles, 0) AS cycles, stats.period, stats.cv,
+          COALESCE(stats.cycles >= ${p.minEvents} AND stats.cv <= ${duckdbDialect.number(p.maxCv)} AND stats.period >= 1
             AND (epoch_us(${q.asOf}) - epoch_us(lst.last)) / ${dayUs} <= 2.5 * stats.period, FALSE) AS regular
-        FROM lst LEFT JOIN cnt ON ${on('cnt', 'lst')} LEFT JOIN stats ON ${on('stats', 'lst')}),
+        FROM lst LEFT JOIN stats ON ${on('stats', 'lst')}),
       best AS (
         SELECT * FROM base
         QUALIFY row_number() OVER (PARTITION BY _e ORDER BY regular DESC, cv ASC NULLS LAST, cycles DESC, v ASC) = 1),
