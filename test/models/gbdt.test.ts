@@ -40,6 +40,45 @@ describe('gradient-boosted trees', () => {
     expect([...m].map((v) => Math.round(v * 1e9) / 1e9)).toEqual([1, 5, 1, 5]);
   });
 
+  it('leaf values are Newton steps shrunk by L2 (lambda) and the learning rate; gamma refuses small gains', () => {
+    // Regression: base margin = mean label = 3; gradients margin - y are -2 (x <= 4) and +2 (x > 4),
+    // hessians 1, 5 rows a side: leaf = -G / (H + lambda) x learning rate.
+    const xs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const y = Float64Array.from(xs, (x) => (x <= 4 ? 1 : 5));
+    const one = { ...DEFAULT_GBDT_PARAMS, objective: 'regression' as const, trees: 1, maxDepth: 1 };
+    for (const [lambda, lr] of [
+      [0, 1],
+      [1, 0.3],
+      [5, 0.1],
+    ] as const) {
+      const { model } = trainGbdt({ x: numeric(xs), y }, undefined, { ...one, lambda, learningRate: lr });
+      expect(model.baseMargin).toBe(3);
+      const t = model.trees[0]!;
+      expect(t.value[t.left[0]!]).toBeCloseTo((10 / (5 + lambda)) * -lr, 12);
+      expect(t.value[t.right[0]!]).toBeCloseTo((-10 / (5 + lambda)) * -lr, 12);
+    }
+    // The split gains G_L^2/(H_L+l) + G_R^2/(H_R+l) - G^2/(H+l) = 100/6 + 100/6 - 0 with lambda 1.
+    const { model } = trainGbdt({ x: numeric(xs), y }, undefined, { ...one, lambda: 1 });
+    expect(model.trees[0]!.gain[0]).toBeCloseTo(200 / 6, 12);
+    const refused = trainGbdt({ x: numeric(xs), y }, undefined, { ...one, lambda: 1, gamma: 200 / 6 + 1e-6 });
+    expect(refused.model.trees[0]!.feature[0]).toBe(-1); // a single leaf
+  });
+
+  it('subsample draws about that share of rows for each tree', () => {
+    const { x, y } = mixedData(4000, 11);
+    const { model } = trainGbdt({ x, y }, undefined, {
+      ...DEFAULT_GBDT_PARAMS,
+      trees: 3,
+      maxDepth: 2,
+      subsample: 0.5,
+    });
+    const full = trainGbdt({ x, y }, undefined, { ...DEFAULT_GBDT_PARAMS, trees: 1, maxDepth: 2 }).model;
+    // Cover (sum of hessians) of the root: half the rows' hessians, give or take sampling noise.
+    const ratio = model.trees[0]!.cover[0]! / full.trees[0]!.cover[0]!;
+    expect(ratio).toBeGreaterThan(0.45);
+    expect(ratio).toBeLessThan(0.55);
+  });
+
   it('learns which side missing values go, per split', () => {
     // Missing means positive; low values negative, high values positive.
     const xs = [...Array.from({ length: 100 }, (_, i) => i), ...Array.from({ length: 50 }, () => Number.NaN)];

@@ -5,6 +5,7 @@ import {
   bestF1,
   brier,
   calibration,
+  compareScore,
   f1At,
   gains,
   logLoss,
@@ -57,5 +58,22 @@ describe('metrics', () => {
     expect(f1At(s, y, 0.5)).toEqual({ threshold: 0.5, precision: 0.5, recall: 0.5, f1: 0.5 });
     expect(bestF1(s, y).f1).toBeCloseTo(0.8, 12); // threshold 0.3: precision 2/3, recall 1
     expect(bestF1(s, y).threshold).toBe(0.3);
+  });
+
+  it('compareScore: F1 at the threshold chosen on training rows; missing scores rank lowest', () => {
+    // Training rows: the best F1 is at score >= 0.6 (both positives, no negative).
+    const trainS = f([0.9, 0.6, 0.4, 0.1]);
+    const trainY = f([1, 1, 0, 0]);
+    // Validation: at 0.6, one true positive (0.7), one false positive (0.65), one missed (0.5).
+    const validS = f([0.7, 0.65, 0.5, Number.NaN]);
+    const validY = f([1, 0, 1, 0]);
+    const c = compareScore('m', trainS, trainY, validS, validY);
+    expect(c.threshold).toBe(0.6);
+    expect([c.precision, c.recall, c.f1]).toEqual([0.5, 0.5, 0.5]);
+    expect(c.auc).toBeCloseTo(auc(f([0.7, 0.65, 0.5, -1]), validY), 12);
+    // A boolean rule (1/0): its threshold is its own yes.
+    const rule = compareScore('r', f([1, 0, 1, 0]), f([1, 0, 0, 0]), f([1, 1, 0]), f([1, 0, 1]));
+    expect(rule.threshold).toBe(1);
+    expect([rule.precision, rule.recall]).toEqual([0.5, 0.5]);
   });
 });
