@@ -71,6 +71,15 @@ export {
 } from './models/metrics.js';
 export { type ModelCard, type ModelFile, predictorOf, readModelFile } from './models/model-file.js';
 export { type TrainOptions, type TrainResult, trainModel } from './models/train.js';
+export {
+  ActionService,
+  type DecideContext,
+  type DecidedOffer,
+  type DecideRequest,
+  type Decision,
+  decide,
+  parseOffersFile,
+} from './offers/index.js';
 export { listTags, type TagDetail, type TagSummary, tagDetail } from './online/catalog.js';
 export { loadStore } from './online/load.js';
 export { readSnapshot, snapshotPath, writeSnapshot } from './online/snapshot.js';
@@ -79,6 +88,16 @@ export { openStore, StoreHolder } from './online/store-holder.js';
 export { datasetsDir, packNames } from './packs/index.js';
 export { type DemoOptions, type DemoSummary, runDemo } from './project/demo.js';
 export { type InitOptions, type InitResult, initProject, templateNames } from './project/init.js';
+export {
+  ALGORITHMS as RECS_ALGORITHMS,
+  evaluateRecommender,
+  parseRecsFile,
+  type RecommendResult,
+  type RecsCard,
+  type RecsEvaluation,
+  recommend,
+  trainRecommender,
+} from './recs/index.js';
 export { evaluateSegment } from './segments/evaluate.js';
 export { querySegment, type SegmentQueryResult } from './segments/query.js';
 export {

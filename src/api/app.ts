@@ -13,6 +13,8 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ApiLimits, ProjectConfig } from '../config/project.js';
 import { explain } from '../engine/explain.js';
 import { profile as profileAsOf } from '../engine/profile.js';
+import { registerActionRoutes } from '../offers/routes.js';
+import { ActionService } from '../offers/service.js';
 import { listTags, tagDetail } from '../online/catalog.js';
 import type { TagStore } from '../online/store.js';
 import type { StoreHolder } from '../online/store-holder.js';
@@ -618,6 +620,16 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
     security,
     errors: ERRORS,
     json,
+    problem: problemResponse,
+  });
+
+  // ---- recommendations and decisions (src/offers/routes.ts) ------------------------------------------
+  registerActionRoutes(app, {
+    service: new ActionService(config, { warehouse: (fn) => gate.run(fn) }),
+    need,
+    limitBody,
+    security,
+    errors: ERRORS,
     problem: problemResponse,
   });
 

@@ -10,13 +10,26 @@ export type Permission =
   | 'segments:read'
   | 'segments:write'
   | 'store:admin'
+  /** Recommendations (GET /v1/recommendations/{id}): read-only. */
+  | 'recs:read'
+  /** Decisions (POST /v1/decide): they use offer budgets and frequency caps, so not for viewers. */
+  | 'offers:decide'
   /** Event ingestion over HTTP (/v1/track, /v1/identify, /v1/batch): the only thing ingest keys do. */
   | 'events:write';
 
 export const ROLE_PERMISSIONS: Readonly<Record<ApiRole, readonly Permission[]>> = {
-  admin: ['profiles:read', 'tags:read', 'segments:read', 'segments:write', 'store:admin', 'events:write'],
-  editor: ['profiles:read', 'tags:read', 'segments:read', 'segments:write'],
-  viewer: ['profiles:read', 'tags:read', 'segments:read'],
+  admin: [
+    'profiles:read',
+    'tags:read',
+    'segments:read',
+    'segments:write',
+    'store:admin',
+    'events:write',
+    'recs:read',
+    'offers:decide',
+  ],
+  editor: ['profiles:read', 'tags:read', 'segments:read', 'segments:write', 'recs:read', 'offers:decide'],
+  viewer: ['profiles:read', 'tags:read', 'segments:read', 'recs:read'],
   ingest: ['events:write'],
 };
 

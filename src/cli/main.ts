@@ -16,6 +16,7 @@ import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerModels } from './commands/models.js';
 import { registerProfile } from './commands/profile.js';
+import { registerRecs } from './commands/recs.js';
 import { registerSegment } from './commands/segment.js';
 import { registerServe } from './commands/serve.js';
 import { registerTags } from './commands/tags.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEvaluate(program);
   registerModels(program);
+  registerRecs(program);
   registerServe(program);
   registerKeys(program);
   registerGenerate(program);
@@ -46,8 +48,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(args: readonly string[]): Promise<number> {
   const program = buildProgram();
+  // `evaluate recs [name]` evaluates recommenders (commands/recs.ts), not a model named 'recs'.
+  const argv = args[0] === 'evaluate' && args[1] === 'recs' ? ['evaluate-recs', ...args.slice(2)] : args;
   const json = argv.includes('--json');
   try {
     await program.parseAsync([...argv], { from: 'user' });
