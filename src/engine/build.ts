@@ -301,7 +301,9 @@ async function storeCoverage(wh: Warehouse, buildId: number, tags: readonly TagI
   }
 }
 
-async function readCoverage(wh: Warehouse, buildId: number): Promise<TagCoverage[]> {
+/** Coverage of each tag in one build, or (without `buildId`) the newest coverage row of each tag. */
+export async function readCoverage(wh: Warehouse, buildId?: number): Promise<TagCoverage[]> {
+  if (buildId === undefined && !(await wh.tableExists('tags', 'coverage'))) return [];
   const rows = await wh.objects<{
     tag: string;
     category: string;
@@ -311,7 +313,11 @@ async function readCoverage(wh: Warehouse, buildId: number): Promise<TagCoverage
     mean: number | null;
     distinct_values: number | null;
     top_value: string | null;
-  }>(`SELECT * FROM ${COVERAGE} WHERE build_id = ${buildId}`);
+  }>(
+    buildId !== undefined
+      ? `SELECT * FROM ${COVERAGE} WHERE build_id = ${buildId}`
+      : `SELECT * FROM ${COVERAGE} QUALIFY row_number() OVER (PARTITION BY tag ORDER BY build_id DESC) = 1 ORDER BY tag`,
+  );
   return rows.map((r) => ({
     name: r.tag,
     category: r.category,

@@ -92,7 +92,8 @@ export async function explain(
   opts: ExplainOptions = {},
 ): Promise<Evidence> {
   const config = typeof project === 'string' ? requireProject(project) : project;
-  const wh = await Warehouse.open(config.engine.path);
+  // Read-only: explaining never writes (temp tables live in memory), so it can run next to `serve`.
+  const wh = await Warehouse.open(config.engine.path, { readOnly: true });
   try {
     const schemas = await schemasFromWarehouse(wh, config);
     const { program } = await requireProgram(config, schemas);

@@ -6,7 +6,7 @@
  */
 import type { DuckDBVector } from '@duckdb/node-api';
 import type { ProjectConfig } from '../config/project.js';
-import { BUILDS, COVERAGE, CURRENT, ENTITY_ID, type TagCoverage } from '../engine/build.js';
+import { BUILDS, CURRENT, ENTITY_ID, readCoverage } from '../engine/build.js';
 import { requireProgram } from '../engine/program.js';
 import type { ValueType } from '../lang/ir.js';
 import { schemasFromWarehouse, valueTypeOfDuck } from '../lang/schemas.js';
@@ -247,31 +247,4 @@ export async function loadStore(config: ProjectConfig, opts: LoadStoreOptions = 
   } finally {
     wh.close();
   }
-}
-
-/** The newest coverage row of each tag. */
-async function readCoverage(wh: Warehouse): Promise<TagCoverage[]> {
-  if (!(await wh.tableExists('tags', 'coverage'))) return [];
-  const rows = await wh.objects<{
-    tag: string;
-    category: string;
-    type: string;
-    non_null: number;
-    true_share: number | null;
-    mean: number | null;
-    distinct_values: number | null;
-    top_value: string | null;
-  }>(
-    `SELECT * FROM ${COVERAGE} QUALIFY row_number() OVER (PARTITION BY tag ORDER BY build_id DESC) = 1 ORDER BY tag`,
-  );
-  return rows.map((r) => ({
-    name: r.tag,
-    category: r.category,
-    type: r.type,
-    nonNull: r.non_null,
-    ...(r.true_share !== null ? { trueShare: r.true_share } : {}),
-    ...(r.mean !== null ? { mean: r.mean } : {}),
-    ...(r.distinct_values !== null ? { distinct: r.distinct_values } : {}),
-    ...(r.type === 'category' ? { top: r.top_value } : {}),
-  }));
 }
