@@ -510,6 +510,9 @@ describe('operations and documentation', () => {
         '/v1/tags/{name}/lineage',
         '/v1/profiles/{id}/events',
         '/v1/attributes',
+        // Recommendations and decisions (src/offers/routes.ts, test/offers/).
+        '/v1/recommendations/{id}',
+        '/v1/decide',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearer.scheme).toBe('bearer');
