@@ -6,11 +6,16 @@
  * Same conventions as every /v1 route: a key, one permission, problem+json errors, documented in
  * /openapi.json. Warehouse reads go through the gate like explanations.
  */
+import { existsSync } from 'node:fs';
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { ProjectConfig } from '../config/project.js';
+import { loadOfferDefinitions } from '../offers/definition.js';
 import { distribution } from '../online/catalog.js';
 import type { TagStore } from '../online/store.js';
+import { loadRecsDefinitions } from '../recs/definition.js';
+import { recsPath } from '../recs/model-file.js';
+import { registerModelRoutes } from './console-models.js';
 import * as S from './console-schemas.js';
 import type { Principal } from './keys.js';
 import { ApiError } from './problem.js';
@@ -19,7 +24,8 @@ import { ProfileParams, TagParams } from './schemas.js';
 import type { WarehouseGate } from './warehouse-gate.js';
 import { entityEvents, recentBuilds, sourcesStatus, tagHistory, WarehouseMemo } from './warehouse-reads.js';
 
-type Env = { Variables: { principal: Principal; store: TagStore } };
+export type ConsoleEnv = { Variables: { principal: Principal; store: TagStore } };
+type Env = ConsoleEnv;
 
 export interface ConsoleRouteContext {
   readonly config: ProjectConfig;
@@ -187,6 +193,35 @@ export function registerConsoleRoutes(app: OpenAPIHono<Env>, ctx: ConsoleRouteCo
     }),
     (c) => c.json({ attributes: attributes(c.get('store')) }, 200),
   );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/actions',
+      tags: ['catalog'],
+      summary: 'The recommenders (trained or not) and the number of offers the project defines',
+      security,
+      middleware: [need('tags:read')] as const,
+      responses: { 200: json(S.ActionsSchema, 'Recommenders and offers'), ...errors },
+    }),
+    (c) => c.json(actions(config), 200),
+  );
+
+  registerModelRoutes(app, ctx);
+}
+
+/**
+ * What the project can act with, from its files: so the console asks for recommendations and offers
+ * only when there are some (a request bound to fail would still show as an error in the browser).
+ */
+export function actions(config: ProjectConfig): z.infer<typeof S.ActionsSchema> {
+  return {
+    recommenders: loadRecsDefinitions(config.dir).recs.map((r) => ({
+      name: r.input.name,
+      trained: existsSync(recsPath(config, r.input.name)),
+    })),
+    offers: loadOfferDefinitions(config.dir, config.timezone).offers.length,
+  };
 }
 
 /** The tags `name` reads (depth < 0) and the tags that read it (depth > 0), with every edge among them. */

@@ -165,3 +165,162 @@ export const AttributesSchema = z
     ),
   })
   .openapi('Attributes');
+
+// ---- models (src/models: `tagverse train` writes each model's file and card) ---------------------
+
+const finite = z.number().nullable().openapi({ description: 'null when undefined (e.g. AUC of one class)' });
+
+export const ModelSummarySchema = z.object({
+  name: z.string(),
+  title: z.string(),
+  description: z.string(),
+  algorithm: z.string(),
+  /** The definition file, relative to the project. */
+  file: z.string(),
+  state: z.enum(['untrained', 'trained', 'stale']).openapi({
+    description: 'stale: the definition changed since the model was trained',
+  }),
+  version: z.number().int().optional(),
+  trainedAt: instant.optional(),
+  objective: z.enum(['binary', 'regression']).optional(),
+  auc: finite.optional(),
+  prAuc: finite.optional(),
+  rmse: finite.optional(),
+  rows: z.number().int().optional(),
+  features: z.number().int().optional(),
+  /** The tags the model publishes (`<name>_score`, `<name>_decile`). */
+  tags: z.array(z.string()),
+});
+
+export const ModelsSchema = z
+  .object({
+    models: z.array(ModelSummarySchema),
+    /** Model definitions that could not be read, as `file:line:col: message`. */
+    problems: z.array(z.string()),
+  })
+  .openapi('Models');
+
+const GainsRowSchema = z.object({
+  decile: z.number().int(),
+  count: z.number().int(),
+  minScore: finite,
+  rate: finite,
+  cumulativeGain: finite,
+  lift: finite,
+  cumulativeLift: finite,
+});
+
+const CalibrationBinSchema = z.object({
+  bin: z.number().int(),
+  count: z.number().int(),
+  meanPredicted: finite,
+  observedRate: finite,
+});
+
+export const ModelCardSchema = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    trainedAt: instant,
+    algorithm: z.string(),
+    objective: z.enum(['binary', 'regression']),
+    mode: z.enum(['point_in_time', 'static']),
+    label: z.object({
+      text: z.string(),
+      from: z.string().optional(),
+      where: z.string().optional(),
+      horizon: z.string().optional(),
+    }),
+    filter: z.string().nullable(),
+    cutoffs: z.array(z.string()),
+    rows: z.object({
+      total: z.number().int(),
+      train: z.number().int(),
+      validation: z.number().int(),
+      byCutoff: z.array(z.object({ cutoff: z.string(), rows: z.number().int(), labelMean: finite })),
+      unlabelled: z.number().int(),
+    }),
+    validation: z.object({
+      method: z.enum(['last_cutoff', 'holdout']),
+      cutoff: z.string().optional(),
+      holdout: z.number().optional(),
+    }),
+    /** On the validation rows. Binary: auc, prAuc, logLoss, brier, baseRate; regression: rmse, mae, r2. */
+    metrics: z.object({
+      kind: z.enum(['binary', 'regression']),
+      rows: z.number().int(),
+      positives: z.number().int().optional(),
+      baseRate: finite.optional(),
+      auc: finite.optional(),
+      prAuc: finite.optional(),
+      logLoss: finite.optional(),
+      brier: finite.optional(),
+      mean: finite.optional(),
+      rmse: finite.optional(),
+      mae: finite.optional(),
+      r2: finite.optional(),
+      bestF1: z
+        .object({ threshold: finite, precision: finite, recall: finite, f1: finite })
+        .partial()
+        .optional(),
+      calibration: z.array(CalibrationBinSchema).optional(),
+      gains: z.array(GainsRowSchema),
+    }),
+    /** With baselines (binary models): the model and each baseline tag on the validation rows. */
+    comparison: z
+      .array(
+        z.object({
+          name: z.string(),
+          auc: finite,
+          prAuc: finite,
+          threshold: finite,
+          f1: finite,
+          precision: finite,
+          recall: finite,
+        }),
+      )
+      .optional(),
+    topFeatures: z.array(z.object({ name: z.string(), importance: finite, share: finite })),
+    features: z.array(z.string()),
+    warnings: z.array(z.string()),
+  })
+  .openapi('ModelCard');
+
+export const ModelDetailSchema = z
+  .object({
+    model: ModelSummarySchema.extend({
+      category: z.string().optional(),
+      owner: z.string().optional(),
+      status: z.string().optional(),
+    }),
+    /** null until the model is trained. */
+    card: ModelCardSchema.nullable(),
+    /**
+     * Binary models: the ROC curve at the decile cut-offs of the validation gains table (the card
+     * keeps deciles, not every validation score): false and true positive rates of "score in the top
+     * d deciles", from (0, 0) to (1, 1).
+     */
+    roc: z.array(z.object({ fpr: z.number(), tpr: z.number() })),
+  })
+  .openapi('ModelDetail');
+
+export const ModelParams = z.object({
+  name: z
+    .string()
+    .max(128)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'churn_60d' }),
+});
+
+export const ActionsSchema = z
+  .object({
+    recommenders: z.array(
+      z.object({
+        name: z.string(),
+        /** Whether its model file exists (`tagverse recs train`): only then does it recommend. */
+        trained: z.boolean(),
+      }),
+    ),
+    /** Offers defined in offers/*.yaml (POST /v1/decide ranks them). */
+    offers: z.number().int(),
+  })
+  .openapi('Actions');

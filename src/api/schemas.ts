@@ -104,6 +104,27 @@ export const EvidenceSchema = z
       }),
     ),
     inputs: z.array(z.object({ name: z.string(), kind: z.enum(['tag', 'profile']), value: z.unknown() })),
+    /** Model tags: each feature's contribution to the entity's margin (src/models/explain.ts). */
+    model: z
+      .object({
+        model: z.string(),
+        version: z.number().int(),
+        algorithm: z.string(),
+        method: z.enum(['treeshap', 'coefficient_x_standardised_value']),
+        objective: z.enum(['binary', 'regression']),
+        expected: z.number(),
+        margin: z.number(),
+        score: z.number().nullable(),
+        filtered: z.boolean(),
+        contributions: z.array(
+          z.object({
+            feature: z.string(),
+            value: z.union([z.number(), z.string()]).nullable(),
+            contribution: z.number(),
+          }),
+        ),
+      })
+      .optional(),
   })
   .openapi('Evidence');
 

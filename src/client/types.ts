@@ -50,6 +50,19 @@ export interface Evidence {
     events: { eventId: string; ts: string; value: unknown; label?: unknown }[];
   }[];
   inputs: { name: string; kind: 'tag' | 'profile'; value: unknown }[];
+  /** Model tags: each feature's contribution to the entity's margin (log-odds for binary models). */
+  model?: {
+    model: string;
+    version: number;
+    algorithm: string;
+    method: 'treeshap' | 'coefficient_x_standardised_value';
+    objective: 'binary' | 'regression';
+    expected: number;
+    margin: number;
+    score: number | null;
+    filtered: boolean;
+    contributions: { feature: string; value: number | string | null; contribution: number }[];
+  };
 }
 
 export interface TagCoverage {

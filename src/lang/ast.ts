@@ -81,3 +81,57 @@ export type Ast =
 export function isWindowAst(v: Ast | WindowAst): v is WindowAst {
   return v.kind === 'last' || v.kind === 'ever' || (v.kind === 'between' && 'fromSeconds' in v);
 }
+
+export type RefAst = Extract<Ast, { kind: 'ref' }>;
+
+/**
+ * Every name an expression refers to (tags, profile attributes, `as_of`), in source order; windows of
+ * aggregate calls are not expressions and are skipped. Shared by the checker and the web console.
+ * @example
+ *   refsOf(parseExpression('golf_lover and customers.age > 30')).map((r) => r.name) // ['golf_lover', 'age']
+ */
+export function refsOf(ast: Ast, out: RefAst[] = []): RefAst[] {
+  switch (ast.kind) {
+    case 'ref':
+      out.push(ast);
+      break;
+    case 'unary':
+    case 'is_null':
+      refsOf(ast.arg, out);
+      break;
+    case 'binary':
+      refsOf(ast.left, out);
+      refsOf(ast.right, out);
+      break;
+    case 'in':
+      refsOf(ast.arg, out);
+      for (const x of ast.list) refsOf(x, out);
+      break;
+    case 'between':
+      refsOf(ast.arg, out);
+      refsOf(ast.low, out);
+      refsOf(ast.high, out);
+      break;
+    case 'case':
+      for (const w of ast.whens) {
+        refsOf(w.when, out);
+        refsOf(w.result, out);
+      }
+      if (ast.else) refsOf(ast.else, out);
+      break;
+    case 'call':
+      for (const a of ast.args) if (!isWindowAst(a.value)) refsOf(a.value, out);
+      break;
+    case 'number':
+    case 'string':
+    case 'boolean':
+    case 'null':
+    case 'duration':
+      break;
+    default: {
+      const unhandled: never = ast;
+      throw new Error(`unhandled expression node ${JSON.stringify(unhandled)}`);
+    }
+  }
+  return out;
+}

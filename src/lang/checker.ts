@@ -11,7 +11,7 @@ import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import type { Problem } from '../util/problems.js';
 import { AGGREGATE_SUGAR, AGGREGATES, isAggregateName, RANK_MEASURES } from './aggregates.js';
 import type { Ast, CallArg, Span, WindowAst } from './ast.js';
-import { isWindowAst } from './ast.js';
+import { isWindowAst, refsOf } from './ast.js';
 import type { ExpressionField, ExpressionFieldName, TagDefinition } from './definitions.js';
 import { FUNCTION_BY_NAME, FUNCTIONS } from './functions.js';
 import {
@@ -1430,46 +1430,7 @@ export class Checker {
 }
 
 function collectRefs(ast: Ast, out: Set<string>): void {
-  switch (ast.kind) {
-    case 'ref':
-      if (ast.qualifier === undefined) out.add(ast.name);
-      return;
-    case 'unary':
-      collectRefs(ast.arg, out);
-      return;
-    case 'binary':
-      collectRefs(ast.left, out);
-      collectRefs(ast.right, out);
-      return;
-    case 'in':
-      collectRefs(ast.arg, out);
-      for (const x of ast.list) collectRefs(x, out);
-      return;
-    case 'between':
-      collectRefs(ast.arg, out);
-      collectRefs(ast.low, out);
-      collectRefs(ast.high, out);
-      return;
-    case 'is_null':
-      collectRefs(ast.arg, out);
-      return;
-    case 'case':
-      for (const w of ast.whens) {
-        collectRefs(w.when, out);
-        collectRefs(w.result, out);
-      }
-      if (ast.else) collectRefs(ast.else, out);
-      return;
-    case 'call':
-      for (const a of ast.args) if (!isWindowAst(a.value)) collectRefs(a.value as Ast, out);
-      return;
-    case 'number':
-    case 'string':
-    case 'boolean':
-    case 'null':
-    case 'duration':
-      return;
-  }
+  for (const r of refsOf(ast)) if (r.qualifier === undefined) out.add(r.name);
 }
 
 function humanize(name: string): string {

@@ -13,6 +13,7 @@ import { createApiKey } from '../../src/api/keys.js';
 import { type RunningServer, startServer } from '../../src/api/server.js';
 import { TagverseClient } from '../../src/client/index.js';
 import { requireProject } from '../../src/config/project.js';
+import { fmtNumber } from '../../web/src/ui/format.js';
 import { tempDir } from '../helpers.js';
 import {
   chartsDrawn,
@@ -22,6 +23,8 @@ import {
   launchChromium,
   NO_CHROMIUM,
   signedIn,
+  skipBrowser,
+  TEST_MODEL,
   watchErrors,
 } from './harness.js';
 
@@ -34,14 +37,17 @@ let admin: TagverseClient;
 const keys = { admin: '', editor: '', viewer: '' };
 
 beforeAll(async () => {
-  if (!hasChromium) return;
+  if (skipBrowser) return;
   mkdirSync(SHOTS, { recursive: true });
-  const [bundle, dir] = await Promise.all([consoleBundle(), consoleWorld(tempDir(), { customers: 800 })]);
+  browser = await launchChromium();
+  const [bundle, dir] = await Promise.all([
+    consoleBundle(),
+    consoleWorld(tempDir(), { customers: 800, models: { churn_60d: TEST_MODEL } }),
+  ]);
   for (const role of ['admin', 'editor', 'viewer'] as const)
     keys[role] = createApiKey(requireProject(dir), role, `console ${role}`).key;
   server = await startServer(dir, { port: 0, watch: false, consoleDir: bundle });
   admin = new TagverseClient({ baseUrl: server.url, apiKey: keys.admin });
-  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
@@ -60,7 +66,7 @@ const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 // Pages wait on DuckDB queries and a browser on 2 shared cores: generous limits, rarely approached.
-describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 180_000 }, () => {
+describe.skipIf(skipBrowser)('the console in Chromium', { timeout: 180_000 }, () => {
   it('signs in with an API key, and a deep link opens after sign-in', async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
@@ -98,7 +104,8 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 180_000 }, (
         `/segments?expr=${encodeURIComponent("golf_lover and region = 'Seoul'")}`,
         '[data-testid=segment-count]',
       ],
-      ['models', '/models', 'text=This server has no models API yet'],
+      ['models', '/models', '[data-testid=models][data-ready=true]'],
+      ['model', '/models/churn_60d', '[data-testid=model][data-ready=true]'],
     ];
     for (const [name, url, ready] of pages) {
       await open(page, url, ready);
@@ -119,8 +126,8 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 180_000 }, (
       const row = page.locator('[data-testid=sources] tbody tr', { hasText: src.name }).first();
       expect(await row.locator('td').nth(2).textContent(), src.name).toBe(src.rows.toLocaleString('en-US'));
     }
-    // No models API on this server (the page said so): no Models page in the navigation.
-    expect(await page.locator('nav >> text=Models').count()).toBe(0);
+    // The server has a models API: the navigation offers the Models page (once /openapi.json is read).
+    await expect.poll(() => page.locator('nav >> text=Models').count()).toBe(1);
     await context.close();
   });
 
@@ -290,6 +297,124 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 180_000 }, (
     await expect
       .poll(async () => (await admin.listSegments()).segments.map((s) => s.name))
       .not.toContain('foodies_not_golfers');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+  it('a tag page shows its highlighted definition, versions, distribution, coverage over time, lineage both ways and sample entities', async () => {
+    const get = async <T>(route: string): Promise<T> =>
+      (await (
+        await fetch(server.url + route, { headers: { authorization: `Bearer ${keys.admin}` } })
+      ).json()) as T;
+    type Lineage = {
+      tag: string;
+      nodes: { name: string; depth: number }[];
+      edges: { from: string; to: string }[];
+    };
+    // A tag defined in the tag language (not a model's score) that reads other tags, and one that is read.
+    let lineage: Lineage | undefined;
+    let readOne: Lineage | undefined;
+    for (const t of (await admin.tags()).filter((x) => x.kind !== 'model')) {
+      const l = await get<Lineage>(`/v1/tags/${t.name}/lineage`);
+      if (!lineage && l.edges.some((e) => e.to === t.name)) lineage = l;
+      if (!readOne && l.edges.some((e) => e.from === t.name)) readOne = l;
+    }
+    expect(lineage, 'the test world has a tag that reads tags').toBeDefined();
+    expect(readOne, 'the test world has a tag that tags read').toBeDefined();
+    const name = lineage!.tag;
+    const history = await get<{ versions: unknown[]; coverage: unknown[] }>(`/v1/tags/${name}/history`);
+    const tag = await admin.tag(name);
+    const context = await signedIn(browser, keys.viewer);
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await open(page, `/tags/${name}`, '[data-testid=tag-page][data-ready=true]');
+    expect(await page.textContent('h1')).toBe(tag.title);
+    // The definition, highlighted: tokens of the language, tag names linked to their pages.
+    const reads = lineage!.edges.filter((e) => e.to === name).map((e) => e.from);
+    const readBy = lineage!.edges.filter((e) => e.from === name).map((e) => e.to);
+    expect(await page.locator('[data-testid=definition] .tok-ident').count()).toBeGreaterThan(0);
+    const linked = await page.locator('[data-testid=definition] .tok-ident a').allTextContents();
+    expect(new Set(linked)).toEqual(new Set(reads));
+    // What it reads and what reads it: the API's lineage, and its graph drawn.
+    expect(await page.locator('[data-testid=reads] a').allTextContents()).toEqual(reads);
+    expect(await page.locator('[data-testid=read-by] a').allTextContents()).toEqual(readBy);
+    expect(await page.getAttribute('[data-testid=lineage-chart]', 'data-chart-ready')).toBe('true');
+    // And the other way: the tags that read a tag.
+    await open(page, `/tags/${readOne!.tag}`, '[data-testid=tag-page][data-ready=true]');
+    expect(await page.locator('[data-testid=read-by] a').allTextContents()).toEqual(
+      readOne!.edges.filter((e) => e.from === readOne!.tag).map((e) => e.to),
+    );
+    await shot(page, 'tag-read-by');
+    await open(page, `/tags/${name}`, '[data-testid=tag-page][data-ready=true]');
+    // Versions and coverage over time from tag history; the distribution.
+    expect(await page.locator('[data-testid=versions] tbody tr').count()).toBe(history.versions.length);
+    expect(history.coverage.length).toBeGreaterThanOrEqual(3);
+    expect(await page.getAttribute('[data-testid=coverage-history-chart]', 'data-chart-ready')).toBe('true');
+    expect(await page.getAttribute('[data-testid=distribution-chart]', 'data-chart-ready')).toBe('true');
+    // Sample entities: the API's sample of those that have it, each linking to its customer page.
+    const expr =
+      tag.type === 'boolean' ? name : tag.type === 'list' ? `size(${name}) > 0` : `${name} is not null`;
+    const sample = await admin.previewSegment(expr, { sample: 12 });
+    expect(await page.locator('[data-testid=sample-entities] a').allTextContents()).toEqual(sample.sample);
+    await page.click(`[data-testid=sample-entities] >> text=${sample.sample[0]}`);
+    await page.waitForSelector('[data-testid=customer][data-ready=true]');
+    await page.waitForSelector('[data-testid=evidence]');
+    await shot(page, 'tag-chain');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the models page shows each model card from the API: metrics, ROC, gains, calibration, top features', async () => {
+    const get = async <T>(route: string): Promise<T> =>
+      (await (
+        await fetch(server.url + route, { headers: { authorization: `Bearer ${keys.viewer}` } })
+      ).json()) as T;
+    const list = await get<{ models: { name: string; auc: number; prAuc: number }[] }>('/v1/models');
+    expect(list.models.map((m) => m.name)).toEqual(['churn_60d']);
+    const context = await signedIn(browser, keys.viewer);
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await open(page, '/', '[data-testid=overview][data-ready=true]');
+    await page.click('nav >> text=Models');
+    await page.waitForSelector('[data-testid=models][data-ready=true]');
+    const row = page.locator('[data-testid=model-table] tr[data-model=churn_60d]');
+    const fmt = fmtNumber; // the console's own number format, applied to the API's values
+    expect(await row.locator('[data-metric=auc]').textContent()).toBe(fmt(list.models[0]!.auc));
+    expect(await row.locator('[data-metric=prAuc]').textContent()).toBe(fmt(list.models[0]!.prAuc));
+    await row.locator('a').click();
+    await page.waitForSelector('[data-testid=model][data-ready=true]');
+    await page.waitForFunction(chartsDrawn, undefined, { timeout: 30_000 });
+    const detail = await get<{
+      card: { metrics: Record<string, number>; topFeatures: unknown[] };
+      roc: unknown[];
+    }>('/v1/models/churn_60d');
+    for (const k of ['auc', 'prAuc', 'logLoss', 'brier'])
+      expect(await page.textContent(`[data-testid=metric-${k}]`), k).toBe(fmt(detail.card.metrics[k]!));
+    expect(detail.roc).toHaveLength(11);
+    for (const title of ['ROC curve', 'Lift and gains by decile', 'Calibration', 'Top features'])
+      expect(await page.locator('.panel h2', { hasText: title }).count(), title).toBe(1);
+    expect(await page.locator('.chart[data-chart-ready=true]').count()).toBe(4);
+    await shot(page, 'model-card');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the customer page lists model scores and explains one with per-feature contributions', async () => {
+    const id = (await admin.previewSegment('churn_60d_score is not null', { sample: 1 })).sample[0]!;
+    const evidence = await admin.explain(id, 'churn_60d_score');
+    expect(evidence.model?.contributions.length).toBeGreaterThan(0);
+    const context = await signedIn(browser, keys.viewer);
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await open(page, `/customers/${id}`, '[data-testid=customer][data-ready=true]');
+    const scores = page.locator('[data-testid=model-scores] tr', { hasText: 'Churn in 60 days: score' });
+    await scores.locator('text=explain').click();
+    await page.waitForSelector('[data-testid=model-contributions]');
+    expect(await page.textContent('[data-testid=evidence-reason]')).toBe(evidence.reason);
+    const features = await page
+      .locator('[data-testid=model-contributions] tbody tr td:first-child')
+      .allTextContents();
+    expect(features).toEqual(evidence.model!.contributions.slice(0, 15).map((c) => c.feature));
+    await shot(page, 'customer-model');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -1,12 +1,11 @@
 /**
  * The console's own logic around the tag language, as pure functions: what autocomplete offers where,
- * which expressions it checks before asking the server, and how a model card is read.
+ * which expressions it checks before asking the server.
  */
 import { describe, expect, it } from 'vitest';
 import { checkLocally, knownNames } from '../../web/src/lang/check.js';
 import { complete, type Vocabulary, valueSubject } from '../../web/src/lang/complete.js';
 import { lexLoosely, pieces } from '../../web/src/lang/tokens.js';
-import { readModelCard } from '../../web/src/pages/model-card.js';
 import { tooltipLines } from '../../web/src/ui/format.js';
 
 const VALUES: Record<string, string[]> = {
@@ -154,85 +153,6 @@ describe('highlighting', () => {
       'text',
       'error',
     ]);
-  });
-});
-
-describe('model cards', () => {
-  it('reads metrics, ROC, gains, calibration and top features under the names docs/console.md lists', () => {
-    const card = readModelCard({
-      name: 'travel_propensity',
-      algorithm: 'gbdt',
-      trainedAt: '2025-07-01T00:00:00Z',
-      metrics: { auc: 0.81, prAuc: 0.4, logLoss: 0.3, brier: 0.09, note: 'ignored' },
-      roc: [{ fpr: 0, tpr: 0 }, { fpr: 0.5, tpr: 0.8 }, [1, 1]],
-      gains: [{ decile: 1, lift: 3.1, cumulativeGain: 0.31 }],
-      calibration: [{ meanPredicted: 0.1, observed: 0.12 }],
-      topFeatures: [
-        { feature: 'spend_90d', gain: 12 },
-        { name: 'golf_lover', importance: 3 },
-        { nothing: true },
-      ],
-    });
-    expect(card).toEqual({
-      name: 'travel_propensity',
-      algorithm: 'gbdt',
-      trainedAt: '2025-07-01T00:00:00Z',
-      metrics: { auc: 0.81, prAuc: 0.4, logLoss: 0.3, brier: 0.09 },
-      roc: [
-        { x: 0, y: 0 },
-        { x: 0.5, y: 0.8 },
-        { x: 1, y: 1 },
-      ],
-      rocFromGains: false,
-      gains: [{ decile: 1, lift: 3.1, gain: 0.31 }],
-      calibration: [{ predicted: 0.1, observed: 0.12 }],
-      features: [
-        { name: 'spend_90d', importance: 12 },
-        { name: 'golf_lover', importance: 3 },
-      ],
-    });
-  });
-
-  it('reads the card `tagverse train` writes: metrics with calibration and gains inside, ROC from the deciles', () => {
-    const card = readModelCard({
-      name: 'churn_60d',
-      version: 2,
-      algorithm: 'gbdt',
-      metrics: {
-        kind: 'binary',
-        rows: 1000,
-        positives: 300,
-        auc: 0.8,
-        calibration: [{ bin: 1, count: 500, meanPredicted: 0.1, observedRate: 0.12 }],
-        gains: [
-          { decile: 1, count: 500, rate: 0.5, cumulativeGain: 250 / 300, lift: 1.67, cumulativeLift: 1.67 },
-          { decile: 2, count: 500, rate: 0.1, cumulativeGain: 1, lift: 0.33, cumulativeLift: 1 },
-        ],
-      },
-      topFeatures: [{ name: 'days_since_last_txn', importance: 40, share: 0.4 }],
-    });
-    expect(card.metrics).toEqual({ rows: 1000, positives: 300, auc: 0.8 });
-    expect(card.calibration).toEqual([{ predicted: 0.1, observed: 0.12 }]);
-    expect(card.features).toEqual([{ name: 'days_since_last_txn', importance: 40 }]);
-    // Decile 1: 250 of 300 positives and 250 of 700 negatives; both deciles: everything.
-    expect(card.rocFromGains).toBe(true);
-    expect(card.roc).toEqual([
-      { x: 0, y: 0 },
-      { x: 250 / 700, y: 250 / 300 },
-      { x: 1, y: 1 },
-    ]);
-  });
-
-  it('draws nothing it does not find', () => {
-    expect(readModelCard({ card: { name: 'm' } })).toEqual({
-      name: 'm',
-      metrics: {},
-      roc: [],
-      rocFromGains: false,
-      gains: [],
-      calibration: [],
-      features: [],
-    });
   });
 });
 

@@ -3,7 +3,7 @@
  * (no downloaded browser), the console bundle built when missing or older than its sources, and a
  * small generated card world with tag history.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -11,11 +11,18 @@ import { defaultConsoleDir } from '../../src/api/console-assets.js';
 import { build } from '../../src/engine/build.js';
 import { generateWorld } from '../../src/generate/index.js';
 import { ingest } from '../../src/ingest/ingest.js';
+import { trainModel } from '../../src/models/train.js';
 import { packDir } from '../../src/packs/index.js';
 
 export const CHROMIUM = process.env.TAGVERSE_CHROMIUM ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
-export const NO_CHROMIUM = `${CHROMIUM} is not installed: the console's browser tests are skipped (apt-get install chromium; .ci/run installs it)`;
+/** In CI (CI=true, as .ci/run and CI services set it) a missing browser fails the tests instead of skipping them. */
+export const IN_CI = /^(1|true)$/i.test(process.env.CI ?? '');
+/** Skip the browser tests: only outside CI, and only when Chromium is missing. */
+export const skipBrowser = !hasChromium && !IN_CI;
+export const NO_CHROMIUM = IN_CI
+  ? `${CHROMIUM} is not installed, and CI=true: the console's browser tests fail (.ci/run installs chromium)`
+  : `${CHROMIUM} is not installed: the console's browser tests are skipped (apt-get install chromium; .ci/run installs it)`;
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,6 +39,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 export async function launchChromium(): Promise<Browser> {
+  if (!hasChromium) throw new Error(NO_CHROMIUM);
   const { chromium } = await import('playwright-core');
   // launch() gives every browser a fresh, empty profile of its own.
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -66,13 +74,43 @@ export async function consoleBundle(): Promise<string> {
 export const TEST_TAG_FILES = ['spending.yaml', 'preferences.yaml', 'conditions.yaml', 'tastes.yaml'];
 
 /**
- * A generated card world, ingested and built at three as-of times (so tags have history).
+ * A small churn model over tags of TEST_TAG_FILES (a few trees: quick to train on a test world), so
+ * the Models page and the customer page's model scores have a real model to show.
+ */
+export const TEST_MODEL = `name: churn_60d
+title: Churn in 60 days
+description: Probability that an active customer makes no card payment in the next 60 days.
+category: condition
+owner: retention
+status: approved
+label:
+  from: transactions
+  value: count() = 0
+  horizon: 60d
+filter: txn_count_90d > 0
+features:
+  include: [spend_30d, spend_90d, txn_count_90d, avg_ticket_90d, online_share_90d]
+  profile: [customers.age_band, customers.card_product]
+cutoffs: [2025-06-30, 2025-08-31, 2025-10-31]
+algorithm: gbdt
+params: { trees: 40, learning_rate: 0.15, max_depth: 3 }
+seed: 7
+`;
+
+/**
+ * A generated card world, ingested and built at three as-of times (so tags have history); with
+ * `models`, those model definitions are written and trained before the last build (which scores them).
  * @example
- *   const dir = await consoleWorld('/tmp/w', { customers: 800 });
+ *   const dir = await consoleWorld('/tmp/w', { customers: 800, models: { churn_60d: TEST_MODEL } });
  */
 export async function consoleWorld(
   dir: string,
-  opts: { customers: number; tagFiles?: readonly string[] | 'all'; asOfs?: readonly string[] },
+  opts: {
+    customers: number;
+    tagFiles?: readonly string[] | 'all';
+    asOfs?: readonly string[];
+    models?: Readonly<Record<string, string>>;
+  },
 ): Promise<string> {
   if (opts.tagFiles !== 'all') {
     mkdirSync(path.join(dir, 'tags'), { recursive: true });
@@ -82,6 +120,12 @@ export async function consoleWorld(
   await generateWorld({ customers: opts.customers, months: 12, seed: 7, out: dir });
   await ingest(dir);
   for (const asOf of opts.asOfs ?? ['2025-08-31', '2025-10-31']) await build(dir, { asOf });
+  const models = Object.entries(opts.models ?? {});
+  if (models.length > 0) {
+    mkdirSync(path.join(dir, 'models'), { recursive: true });
+    for (const [name, yaml] of models) writeFileSync(path.join(dir, 'models', `${name}.yaml`), yaml);
+    for (const [name] of models) await trainModel(dir, name, { publish: false });
+  }
   await build(dir);
   return dir;
 }

@@ -9,12 +9,14 @@ import path from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
 import type { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { rocAtDeciles } from '../../src/api/console-models.js';
 import type * as S from '../../src/api/console-schemas.js';
 import { generateKey } from '../../src/api/keys.js';
 import { ROLE_PERMISSIONS } from '../../src/api/roles.js';
 import { type RunningServer, startServer } from '../../src/api/server.js';
 import { API_ROLES, type ApiRole } from '../../src/config/schema.js';
 import { build } from '../../src/engine/build.js';
+import type { DecisionSchema, RecommendationSchema } from '../../src/offers/routes.js';
 import type * as W from '../../web/src/api/types.js';
 import { query, tempDir } from '../helpers.js';
 import { builtFixture, CUSTOMERS } from '../online/fixture.js';
@@ -29,10 +31,24 @@ let bare: RunningServer;
 const keys = {} as Record<ApiRole, string>;
 const INDEX =
   '<!doctype html><html><head><title>console</title></head><body><div id="root"></div></body></html>';
+const WILL_SPEND = `name: will_spend
+title: Will spend
+description: Pays anything in the next 30 days.
+category: behavior
+label:
+  from: transactions
+  value: count() > 0
+  horizon: 30d
+features: [spend_90d, txn_count]
+cutoffs: [2025-05-31]
+`;
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(5000))});`;
 
 beforeAll(async () => {
   dir = await builtFixture();
+  // A model defined but not trained: the models routes list it as such (console.test.ts trains one).
+  mkdirSync(path.join(dir, 'models'), { recursive: true });
+  writeFileSync(path.join(dir, 'models', 'will_spend.yaml'), WILL_SPEND);
   // A second build at a later as-of time: tag history gains a second point (same definitions, so
   // every tag stays at version 1).
   await build(dir, { asOf: '2025-07-01' });
@@ -80,6 +96,9 @@ const ROUTES = [
   { url: '/v1/tags/big_spender/lineage', permission: 'tags:read' },
   { url: '/v1/attributes', permission: 'tags:read' },
   { url: '/v1/profiles/C0001/events?limit=5', permission: 'profiles:read' },
+  { url: '/v1/models', permission: 'tags:read' },
+  { url: '/v1/actions', permission: 'tags:read' },
+  { url: '/v1/models/will_spend', permission: 'tags:read' },
 ] as const;
 
 describe('console routes: keys and roles', () => {
@@ -127,8 +146,11 @@ describe('console routes: keys and roles', () => {
       '/v1/tags/{name}/lineage',
       '/v1/profiles/{id}/events',
       '/v1/attributes',
+      '/v1/models',
+      '/v1/models/{name}',
     ])
       expect(doc.paths[p]?.get, p).toBeDefined();
+    expect(doc.components.schemas.ModelCard).toBeDefined();
     expect(doc.components.schemas.TagLineage).toBeDefined();
     expect(doc.paths['/v1/sources'].get.security).toEqual([{ bearer: [] }]);
   });
@@ -268,6 +290,11 @@ describe('console routes: values', () => {
     expectTypeOf<W.Lineage>().toEqualTypeOf<z.infer<typeof S.LineageSchema>>();
     expectTypeOf<W.EntityEvents>().toEqualTypeOf<z.infer<typeof S.EventsSchema>>();
     expectTypeOf<W.Attributes>().toEqualTypeOf<z.infer<typeof S.AttributesSchema>>();
+    expectTypeOf<W.Actions>().toEqualTypeOf<z.infer<typeof S.ActionsSchema>>();
+    expectTypeOf<W.Recommendations>().toEqualTypeOf<z.infer<typeof RecommendationSchema>>();
+    expectTypeOf<W.Decision>().toEqualTypeOf<z.infer<typeof DecisionSchema>>();
+    expectTypeOf<W.Models>().toEqualTypeOf<z.infer<typeof S.ModelsSchema>>();
+    expectTypeOf<W.ModelDetail>().toEqualTypeOf<z.infer<typeof S.ModelDetailSchema>>();
   });
 });
 
@@ -348,3 +375,49 @@ async function rawGet(url: string, headers: Record<string, string>): Promise<Buf
       .on('error', reject);
   });
 }
+
+describe('console routes: models', () => {
+  it('lists every model the project defines, untrained ones with their state and no metrics', async () => {
+    const r = await call('/v1/models', { key: keys.viewer });
+    expect(r.body).toEqual({
+      problems: [],
+      models: [
+        {
+          name: 'will_spend',
+          title: 'Will spend',
+          description: 'Pays anything in the next 30 days.',
+          algorithm: 'gbdt',
+          file: 'models/will_spend.yaml',
+          state: 'untrained',
+          tags: ['will_spend_score', 'will_spend_decile'],
+        },
+      ],
+    });
+    const one = await call('/v1/models/will_spend', { key: keys.viewer });
+    expect(one.body).toEqual({ model: r.body.models[0], card: null, roc: [] });
+  });
+
+  it('an unknown model is a 404 problem', async () => {
+    const r = await call('/v1/models/nope', { key: keys.viewer });
+    expect(r.status).toBe(404);
+    expect(r.body.code).toBe('models.not_found');
+  });
+
+  it('the ROC curve at decile cut-offs: cumulative true and false positive rates from the gains table', () => {
+    // 3 groups of 10 rows with 8, 2 and 0 positives: 10 positives, 20 negatives.
+    const gains = [
+      { count: 10, rate: 0.8 },
+      { count: 10, rate: 0.2 },
+      { count: 10, rate: 0 },
+    ];
+    expect(rocAtDeciles(gains)).toEqual([
+      { fpr: 0, tpr: 0 },
+      { fpr: 2 / 20, tpr: 8 / 10 },
+      { fpr: 10 / 20, tpr: 10 / 10 },
+      { fpr: 20 / 20, tpr: 10 / 10 },
+    ]);
+    // One class only: no curve.
+    expect(rocAtDeciles([{ count: 10, rate: 0 }])).toEqual([]);
+    expect(rocAtDeciles([{ count: 10, rate: 1 }])).toEqual([]);
+  });
+});

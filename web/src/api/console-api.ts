@@ -14,7 +14,20 @@ import {
   TagverseApiError,
   TagverseClient,
 } from '../../../src/client/index.js';
-import type { Attributes, Builds, EntityEvents, Lineage, Me, Sources, TagHistory } from './types.js';
+import type {
+  Actions,
+  Attributes,
+  Builds,
+  Decision,
+  EntityEvents,
+  Lineage,
+  Me,
+  ModelDetail,
+  Models,
+  Recommendations,
+  Sources,
+  TagHistory,
+} from './types.js';
 
 export { TagverseApiError };
 
@@ -219,6 +232,31 @@ export class ConsoleApi {
   /** GET /v1/attributes: profile attributes segments can name. */
   attributes(): Promise<Attributes> {
     return this.request('GET', '/v1/attributes');
+  }
+
+  /** GET /v1/models: every model the project defines, with its state and headline metrics. */
+  models(): Promise<Models> {
+    return this.request('GET', '/v1/models');
+  }
+
+  /** GET /v1/models/{name}: a model and its card (metrics, gains, calibration, top features, ROC). */
+  model(name: string): Promise<ModelDetail> {
+    return this.request('GET', `/v1/models/${encodeURIComponent(name)}`);
+  }
+
+  /** GET /v1/actions: the project's recommenders and how many offers it defines. */
+  actions(): Promise<Actions> {
+    return this.request('GET', '/v1/actions');
+  }
+
+  /** GET /v1/recommendations/{id}: a trained recommender's items for the entity. */
+  recommendations(id: string, recommender: string): Promise<Recommendations> {
+    return this.request('GET', `/v1/recommendations/${encodeURIComponent(id)}`, { query: { recommender } });
+  }
+
+  /** POST /v1/decide: the offers ranked for an entity in a context (`dryRun`: grant nothing). */
+  decide(body: { entityId: string; context?: Record<string, unknown>; dryRun?: boolean }): Promise<Decision> {
+    return this.request('POST', '/v1/decide', { body });
   }
 
   /** Which optional parts the server has, from its OpenAPI document. */

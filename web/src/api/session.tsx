@@ -9,7 +9,15 @@ import type { Me } from './types.js';
 
 const STORAGE_KEY = 'tagverse.console.key';
 
-export type Permission = 'profiles:read' | 'tags:read' | 'segments:read' | 'segments:write' | 'store:admin';
+export type Permission =
+  | 'profiles:read'
+  | 'tags:read'
+  | 'segments:read'
+  | 'segments:write'
+  | 'store:admin'
+  | 'events:write'
+  | 'recs:read'
+  | 'offers:decide';
 
 export interface Session {
   readonly api: ConsoleApi;

@@ -5,7 +5,6 @@
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import type { Evidence, ProfileTag, TagSummary } from '../../../src/client/index.js';
-import { errorMessage } from '../api/console-api.js';
 import { useSession } from '../api/session.js';
 import type { EntityEvents } from '../api/types.js';
 import { useApi } from '../api/use-api.js';
@@ -13,7 +12,6 @@ import { Chart, type ChartOption, PALETTE } from '../charts/chart.js';
 import { Link, navigate, setQueryParam, useLocation } from '../router.js';
 import { Badge, CategoryBadge, Empty, ErrorNote, Loading, Panel } from '../ui/components.js';
 import { fmtInt, fmtNumber, fmtTime, fmtValue, isList, tooltipLines } from '../ui/format.js';
-import { shownItems } from '../ui/items.js';
 
 const RECENT = 'tagverse.console.recent';
 
@@ -93,7 +91,6 @@ function CustomerSearch() {
 
 function Customer(props: { id: string }) {
   const { id } = props;
-  const { features } = useSession();
   const { query } = useLocation();
   const selected = query.get('tag') ?? undefined;
   const [showAll, setShowAll] = useState(false);
@@ -225,9 +222,30 @@ function Customer(props: { id: string }) {
           <Timeline ev={events.data} highlight={evidence.data && selected ? evidence.data : undefined} />
         )}
       </Panel>
-      {features.recommendations && <Recommendations id={id} />}
-      {features.decide && <Offers id={id} />}
+      <Acting id={id} />
     </div>
+  );
+}
+
+/**
+ * Recommendations and offers, when the server has their routes and the project has something to
+ * show: each trained recommender's items, and the offers it would rank now for the console channel.
+ */
+function Acting(props: { id: string }) {
+  const { features, can } = useSession();
+  const wanted = (features.recommendations && can('recs:read')) || (features.decide && can('offers:decide'));
+  const actions = useApi((api) => (wanted ? api.actions() : Promise.resolve(undefined)), [wanted]);
+  const a = actions.data;
+  if (!a) return null;
+  return (
+    <>
+      {features.recommendations &&
+        can('recs:read') &&
+        a.recommenders
+          .filter((r) => r.trained)
+          .map((r) => <Recommendations key={r.name} id={props.id} recommender={r.name} />)}
+      {features.decide && can('offers:decide') && a.offers > 0 && <Offers id={props.id} />}
+    </>
   );
 }
 
@@ -345,7 +363,8 @@ function EvidenceView(props: { e: Evidence; meta: ReadonlyMap<string, TagSummary
           )}
         </div>
       ))}
-      {e.inputs.length > 0 && (
+      {e.model && <Contributions x={e.model} />}
+      {e.inputs.length > 0 && !e.model && (
         <>
           <h4>Inputs</h4>
           <ul className="inputs">
@@ -365,6 +384,54 @@ function EvidenceView(props: { e: Evidence; meta: ReadonlyMap<string, TagSummary
         </>
       )}
     </div>
+  );
+}
+
+/** A model score's explanation: each feature's contribution to the margin, largest first. */
+function Contributions(props: { x: NonNullable<Evidence['model']> }) {
+  const { x } = props;
+  const largest = Math.max(1e-12, ...x.contributions.map((c) => Math.abs(c.contribution)));
+  const unit = x.objective === 'binary' ? 'log-odds' : 'value';
+  return (
+    <>
+      <h4>Why this score</h4>
+      <p className="muted small">
+        {x.method === 'treeshap' ? 'TreeSHAP' : 'coefficient × standardised value'} contributions ({unit}) of
+        model <code>{x.model}</code> v{x.version}: from the average row's {fmtNumber(x.expected)} to this{' '}
+        entity's {fmtNumber(x.margin)}
+        {x.score !== null ? `, score ${fmtNumber(x.score)}` : ''}
+        {x.filtered ? ' (left out by the model’s filter)' : ''}.
+      </p>
+      <table className="table small" data-testid="model-contributions">
+        <thead>
+          <tr>
+            <th>feature</th>
+            <th className="num">value</th>
+            <th className="num">contribution</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {x.contributions.slice(0, 15).map((c) => (
+            <tr key={c.feature}>
+              <td>
+                <code>{c.feature}</code>
+              </td>
+              <td className="num">{fmtValue(c.value)}</td>
+              <td className="num">{fmtNumber(c.contribution)}</td>
+              <td>
+                <span className={`contribution ${c.contribution < 0 ? 'down' : 'up'}`}>
+                  <span style={{ width: `${(Math.abs(c.contribution) / largest) * 100}%` }} />
+                </span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {x.contributions.length > 15 && (
+        <p className="muted small">and {x.contributions.length - 15} smaller contributions.</p>
+      )}
+    </>
   );
 }
 
@@ -494,67 +561,83 @@ function Timeline(props: { ev: EntityEvents; highlight?: Evidence | undefined })
   );
 }
 
-function Recommendations(props: { id: string }) {
+function Recommendations(props: { id: string; recommender: string }) {
   const recs = useApi(
-    (api) => api.request<unknown>('GET', `/v1/recommendations/${encodeURIComponent(props.id)}`),
-    [props.id],
+    (api) => api.recommendations(props.id, props.recommender),
+    [props.id, props.recommender],
   );
+  const r = recs.data;
   return (
-    <Panel title="Recommendations" id="recommendations">
+    <Panel title={`Recommendations: ${props.recommender}`} id={`recommendations-${props.recommender}`}>
       {recs.error ? (
         <ErrorNote error={recs.error} />
-      ) : !recs.data ? (
+      ) : !r ? (
         <Loading />
       ) : (
-        <Items body={recs.data} empty="No recommendation." />
+        <>
+          <p className="muted small">
+            {r.algorithm} v{r.version}
+            {r.coldStart ? ' · cold start (no history: popular items)' : ''}
+            {r.eligible ? '' : ' · not eligible'}
+          </p>
+          <Items
+            items={r.items.map((x) => ({ label: x.item, score: x.score, reasons: x.reasons }))}
+            empty="No recommendation."
+            testId="recommendations"
+          />
+        </>
       )}
     </Panel>
   );
 }
 
-/** Offers are ranked on request only: a decision may count against caps and budgets. */
+/**
+ * The offers an entity would get now in the console channel: a dry run (POST /v1/decide with
+ * `dryRun`), so looking grants nothing and counts toward no cap or budget.
+ */
 function Offers(props: { id: string }) {
-  const { api } = useSession();
-  const [state, setState] = useState<{ body?: unknown; error?: string; busy?: boolean }>({});
-  const decide = () => {
-    setState({ busy: true });
-    api
-      .request<unknown>('POST', '/v1/decide', {
-        body: { entityId: props.id, context: { channel: 'console' } },
-      })
-      .then(
-        (body) => setState({ body }),
-        (e: unknown) => setState({ error: errorMessage(e) }),
-      );
-  };
+  const offers = useApi(
+    (api) => api.decide({ entityId: props.id, context: { channel: 'console' }, dryRun: true }),
+    [props.id],
+  );
+  const d = offers.data;
   return (
-    <Panel
-      title="Offers"
-      id="offers"
-      actions={
-        <button type="button" className="button-quiet" onClick={decide} disabled={state.busy}>
-          Rank offers now
-        </button>
-      }
-    >
-      {state.error ? (
-        <p className="error-note">{state.error}</p>
-      ) : state.body !== undefined ? (
-        <Items body={state.body} empty="No eligible offer." />
+    <Panel title="Offers" id="offers">
+      {offers.error ? (
+        <ErrorNote error={offers.error} />
+      ) : !d ? (
+        <Loading />
       ) : (
-        <Empty>
-          Ranks the eligible offers for this entity in the console channel (counts toward frequency caps).
-        </Empty>
+        <>
+          <p className="muted small">
+            {fmtInt(d.eligible)} of {fmtInt(d.considered)} offers eligible at {d.localTime} (console channel;
+            a preview: nothing is granted).
+          </p>
+          <Items
+            items={d.offers.map((o) => ({
+              label: o.title,
+              score: o.score,
+              reasons: o.reasons,
+              ...(o.place ? { detail: `${o.place.city ?? o.place.id}, ${fmtNumber(o.place.km)} km` } : {}),
+            }))}
+            empty="No eligible offer."
+            testId="offers"
+          />
+        </>
       )}
     </Panel>
   );
 }
 
-function Items(props: { body: unknown; empty: string }) {
-  const items = shownItems(props.body);
+function Items(props: {
+  items: readonly { label: string; score?: number; reasons: readonly string[]; detail?: string }[];
+  empty: string;
+  testId: string;
+}) {
+  const { items } = props;
   if (items.length === 0) return <Empty>{props.empty}</Empty>;
   return (
-    <ol className="items">
+    <ol className="items" data-testid={props.testId}>
       {items.map((x, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: one response's list, in its order; labels may repeat
         <li key={i}>
