@@ -14,6 +14,7 @@ import {
   loadTables,
   type ReferenceData,
   referenceValues,
+  serially,
   sqlValues,
 } from './harness.js';
 
@@ -71,11 +72,15 @@ describe('the DuckDB compiler and the reference evaluator agree', () => {
     'on random tags over random events, for every entity and tag',
     async () => {
       await fc.assert(
-        fc.asyncProperty(tagFileArb, worldArb, async (yaml, world) => {
-          const program = compile(yaml, world.timezone);
-          const diffs = await disagreements(program, world.data, world.asOf);
-          if (diffs.length > 0) throw new Error(describeCase(yaml, world, diffs));
-        }),
+        fc.asyncProperty(
+          tagFileArb,
+          worldArb,
+          serially(async (yaml, world) => {
+            const program = compile(yaml, world.timezone);
+            const diffs = await disagreements(program, world.data, world.asOf);
+            if (diffs.length > 0) throw new Error(describeCase(yaml, world, diffs));
+          }),
+        ),
         params(400, 40_000),
       );
     },
@@ -86,21 +91,25 @@ describe('the DuckDB compiler and the reference evaluator agree', () => {
     'a build as of T equals a build on the data truncated at T',
     async () => {
       await fc.assert(
-        fc.asyncProperty(tagFileArb, worldArb, async (yaml, world) => {
-          const program = compile(yaml, world.timezone);
-          await loadTables(wh, world.data);
-          const full = await sqlValues(wh, program, world.asOf);
-          const cut = truncated(world.data, world.asOf);
-          await loadTables(wh, cut);
-          const sqlCut = await sqlValues(wh, program, world.asOf);
-          const refFull = referenceValues(program, world.data, world.asOf);
-          const refCut = referenceValues(program, cut, world.asOf);
-          const diffs = [
-            ...differences(program, full, sqlCut, ['sql on all rows', 'sql on rows <= T']),
-            ...differences(program, refFull, refCut, ['reference on all rows', 'reference on rows <= T']),
-          ];
-          if (diffs.length > 0) throw new Error(describeCase(yaml, world, diffs));
-        }),
+        fc.asyncProperty(
+          tagFileArb,
+          worldArb,
+          serially(async (yaml, world) => {
+            const program = compile(yaml, world.timezone);
+            await loadTables(wh, world.data);
+            const full = await sqlValues(wh, program, world.asOf);
+            const cut = truncated(world.data, world.asOf);
+            await loadTables(wh, cut);
+            const sqlCut = await sqlValues(wh, program, world.asOf);
+            const refFull = referenceValues(program, world.data, world.asOf);
+            const refCut = referenceValues(program, cut, world.asOf);
+            const diffs = [
+              ...differences(program, full, sqlCut, ['sql on all rows', 'sql on rows <= T']),
+              ...differences(program, refFull, refCut, ['reference on all rows', 'reference on rows <= T']),
+            ];
+            if (diffs.length > 0) throw new Error(describeCase(yaml, world, diffs));
+          }),
+        ),
         params(80, 12_000),
       );
     },

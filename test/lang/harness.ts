@@ -271,3 +271,24 @@ export function micros(iso: string): number {
 }
 
 export type { ReferenceData, RefRow };
+
+let lastRun: Promise<unknown> = Promise.resolve();
+
+/**
+ * A property body that never overlaps another. fast-check's `interruptAfterTimeLimit` stops
+ * waiting for a run when time is up but cannot stop it: the abandoned run goes on in the
+ * background. Properties that share one warehouse must wait for it, or its statements interleave
+ * with the next run's (temp tables of one build read by the other).
+ */
+export function serially<A extends unknown[]>(
+  body: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return (...args: A) => {
+    const run = lastRun.then(
+      () => body(...args),
+      () => body(...args),
+    );
+    lastRun = run.catch(() => undefined);
+    return run;
+  };
+}

@@ -13,6 +13,7 @@ import {
   micros,
   type ReferenceData,
   referenceValues,
+  serially,
   sqlValues,
 } from './harness.js';
 import { KINDS_TAGS } from './kinds-fixture.js';
@@ -160,14 +161,17 @@ describe('SQL and reference agree on random worlds for every kind', () => {
   });
   it('random events', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(row, { maxLength: 80 }), async (rows) => {
-        const program = compile(KINDS_TAGS, TZ);
-        const d = data(rows);
-        await loadTables(wh, d);
-        const sql = await sqlValues(wh, program, T);
-        const ref = referenceValues(program, d, T);
-        expect(differences(program, sql, ref)).toEqual([]);
-      }),
+      fc.asyncProperty(
+        fc.array(row, { maxLength: 80 }),
+        serially(async (rows) => {
+          const program = compile(KINDS_TAGS, TZ);
+          const d = data(rows);
+          await loadTables(wh, d);
+          const sql = await sqlValues(wh, program, T);
+          const ref = referenceValues(program, d, T);
+          expect(differences(program, sql, ref)).toEqual([]);
+        }),
+      ),
       { numRuns: 60, interruptAfterTimeLimit: 30_000 },
     );
   });

@@ -10,7 +10,7 @@ import { type EntityId, IncrementalEngine, type TagValues } from '../../src/real
 import type { ReferenceData, RefRow } from '../../src/reference/evaluator.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { tagFileArb, type World, worldArb } from '../lang/generators.js';
-import { compile, differences, loadTables, SOURCES, sqlValues } from '../lang/harness.js';
+import { compile, differences, loadTables, SOURCES, serially, sqlValues } from '../lang/harness.js';
 import { KINDS_TAGS } from '../lang/kinds-fixture.js';
 
 let wh: Warehouse;
@@ -77,7 +77,7 @@ describe('the incremental evaluator agrees with batch SQL', () => {
         tagFileArb,
         worldArb,
         fc.integer({ min: 0, max: 7 }),
-        async (yaml, world: World, lateEvery) => {
+        serially(async (yaml, world: World, lateEvery) => {
           const program = compile(yaml, world.timezone);
           const engine = new IncrementalEngine(program);
           for (const s of SOURCES)
@@ -109,7 +109,7 @@ describe('the incremental evaluator agrees with batch SQL', () => {
             diffs = await compareAt(program, engine, world.data, asOf);
             if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`, yaml].join('\n'));
           }
-        },
+        }),
       ),
       {
         numRuns: 150,
@@ -164,27 +164,30 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
   test('random streams read at two times', async () => {
     const program = compile(KINDS_TAGS, 'Asia/Seoul');
     await fc.assert(
-      fc.asyncProperty(fc.array(row, { maxLength: 80 }), async (rows) => {
-        const tx = rows.map((r, i) => ({
-          customer_id: r.id,
-          ts: T - r.daysAgo * DAY,
-          amount: r.amount,
-          qty: null,
-          channel: r.channel,
-          category: r.category,
-          online: null,
-          day: null,
-          _file_id: 1,
-          _row: i,
-        }));
-        const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
-        const engine = new IncrementalEngine(program);
-        feed(engine, program, arrivals(data, 5));
-        for (const asOf of [T - 20 * DAY, T]) {
-          const diffs = await compareAt(program, engine, data, asOf);
-          if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`].join('\n'));
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(row, { maxLength: 80 }),
+        serially(async (rows) => {
+          const tx = rows.map((r, i) => ({
+            customer_id: r.id,
+            ts: T - r.daysAgo * DAY,
+            amount: r.amount,
+            qty: null,
+            channel: r.channel,
+            category: r.category,
+            online: null,
+            day: null,
+            _file_id: 1,
+            _row: i,
+          }));
+          const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
+          const engine = new IncrementalEngine(program);
+          feed(engine, program, arrivals(data, 5));
+          for (const asOf of [T - 20 * DAY, T]) {
+            const diffs = await compareAt(program, engine, data, asOf);
+            if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`].join('\n'));
+          }
+        }),
+      ),
       { numRuns: 60, interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
     );
   }, 60_000);
