@@ -8,6 +8,7 @@
  *   const p = await tv.profile('C0000042', { tags: ['golf_lover', 'spend_90d'] });
  *   const { count } = await tv.previewSegment("golf_lover and region in ('Seoul', 'Busan')");
  */
+import type { DecideInput, DecisionResult, Recommendations } from './actions.js';
 import type {
   Evidence,
   MemberPage,
@@ -25,6 +26,7 @@ import type {
   TagSummary,
 } from './types.js';
 
+export type * from './actions.js';
 export type * from './types.js';
 
 export interface ClientOptions {
@@ -132,6 +134,18 @@ export class TagverseClient {
 
   private static seg(s: string): string {
     return encodeURIComponent(s);
+  }
+
+  /** GET /v1/recommendations/{id}: an entity's top items from a trained recommender. */
+  recommendations(id: string, opts: { k?: number; recommender?: string } = {}): Promise<Recommendations> {
+    return this.json('GET', `/v1/recommendations/${TagverseClient.seg(id)}`, {
+      query: { k: opts.k, recommender: opts.recommender },
+    });
+  }
+
+  /** POST /v1/decide: the best offers for an entity in a context, with reasons (granted unless dryRun). */
+  decide(input: DecideInput): Promise<DecisionResult> {
+    return this.json('POST', '/v1/decide', { body: input });
   }
 
   /** GET /v1/profiles/{id}: all tags, some tags, one category, or as of a past time. */

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/api/keys.js';
 import { type RunningServer, startServer } from '../../src/api/server.js';
+import { TagverseApiError, TagverseClient } from '../../src/client/index.js';
 import { type ProjectConfig, requireProject } from '../../src/config/project.js';
 import { API_ROLES, type ApiRole } from '../../src/config/schema.js';
 import type { TagStore } from '../../src/online/store.js';
@@ -251,6 +252,15 @@ describe('HTTP: recommendations and decisions', () => {
     expect((await call('POST', '/v1/decide', keys.ingest, body)).status).toBe(403);
     expect((await call('POST', '/v1/decide', keys.editor, body)).status).toBe(200);
     expect((await call('POST', '/v1/decide', keys.admin, body)).status).toBe(200);
+    // The typed client: one method per route.
+    const viewer = new TagverseClient({ baseUrl: server!.url, apiKey: keys.viewer });
+    const recs = await viewer.recommendations(lover, { k: 2, recommender: 'merchants' });
+    expect(recs.items.map((i) => i.rank)).toEqual([1, 2]);
+    const denied = await viewer.decide({ entityId: lover, dryRun: true }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(TagverseApiError);
+    expect((denied as TagverseApiError).code).toBe('auth.forbidden');
+    const editor = new TagverseClient({ baseUrl: server!.url, apiKey: keys.editor });
+    expect((await editor.decide({ entityId: lover, dryRun: true })).granted).toBe(false);
   });
 
   it('refuses hostile and malformed requests with problems', async () => {
