@@ -87,6 +87,8 @@ function routes(
     { name: 'tags', method: 'GET', url: '/v1/tags', permission: 'tags:read' },
     { name: 'tag', method: 'GET', url: '/v1/tags/spend_90d', permission: 'tags:read' },
     { name: 'store', method: 'GET', url: '/v1/store', permission: 'tags:read' },
+    { name: 'models', method: 'GET', url: '/v1/models', permission: 'tags:read' },
+    { name: 'actions', method: 'GET', url: '/v1/actions', permission: 'tags:read' },
     {
       name: 'preview',
       method: 'POST',
@@ -513,6 +515,10 @@ describe('operations and documentation', () => {
         // Recommendations and decisions (src/offers/routes.ts, test/offers/).
         '/v1/recommendations/{id}',
         '/v1/decide',
+        // The console's models page and the customer page's actions (src/api/console-models.ts, console-routes.ts).
+        '/v1/models',
+        '/v1/models/{name}',
+        '/v1/actions',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearer.scheme).toBe('bearer');
