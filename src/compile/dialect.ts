@@ -40,6 +40,22 @@ export interface DedicatedSql {
   readonly timezone: string;
   /** When set (SQL literal), only this entity's result is needed (the population is still everyone). */
   readonly only?: string;
+  /** FROM clause of the whole population when it differs from `from` (a sharded engine's global table). */
+  readonly populationFrom?: string;
+}
+
+/** `SELECT columns FROM base LEFT JOIN each join ON join.key = base.key` (at most one right row per key). */
+export interface JoinSelect {
+  /** `table` is SQL text; `alias` is SQL text (already quoted when needed); `key` a column name. */
+  readonly base: { readonly table: string; readonly alias: string; readonly key: string };
+  readonly joins: readonly { readonly table: string; readonly alias: string; readonly key: string }[];
+  /** Output columns: `alias.column [AS as]`; `type` lets an engine pick the missing-row value. */
+  readonly columns: readonly {
+    readonly alias: string;
+    readonly column: string;
+    readonly as?: string;
+    readonly type?: ValueType;
+  }[];
 }
 
 export interface Dialect {
@@ -66,6 +82,12 @@ export interface Dialect {
   modulo(a: string, b: string): string;
   /** time ± a number of seconds (exact). */
   addSeconds(time: string, seconds: number): string;
+  /** Three-valued `a AND b` / `a OR b` (false and null is false, true or null is true). */
+  logic(op: 'and' | 'or', a: string, b: string): string;
+  /** `arg [NOT] IN (list)`: null when arg is null. */
+  inList(arg: string, list: readonly string[], negated: boolean): string;
+  /** A select over a chain of left joins (engines limited to one JOIN per query nest them). */
+  leftJoinSelect(q: JoinSelect): string;
   /** A scalar function of the language (functions.ts), given argument SQL and types. */
   call(fn: string, args: readonly string[], types: readonly ValueType[], timezone: string): string;
   /** An aggregate with its condition (FILTER / -If). */

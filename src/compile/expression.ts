@@ -49,9 +49,9 @@ export function compileExpr(e: Expr, d: Dialect, r: Resolver, timezone: string):
     case 'compare':
       return `(${c(e.left)} ${e.op === '!=' ? '<>' : e.op} ${c(e.right)})`;
     case 'logic':
-      return `(${c(e.left)} ${e.op.toUpperCase()} ${c(e.right)})`;
+      return d.logic(e.op, c(e.left), c(e.right));
     case 'in':
-      return `(${c(e.arg)} ${e.negated ? 'NOT IN' : 'IN'} (${e.list.map(c).join(', ')}))`;
+      return d.inList(c(e.arg), e.list.map(c), e.negated);
     case 'is_null':
       return `(${c(e.arg)} IS ${e.negated ? 'NOT ' : ''}NULL)`;
     case 'case': {

@@ -19,9 +19,10 @@ import {
   type TagIR,
   type TagName,
   type TagProgram,
+  type ValueType,
   type Window,
 } from '../lang/ir.js';
-import type { AggregateSql, Dialect } from './dialect.js';
+import type { AggregateSql, Dialect, JoinSelect } from './dialect.js';
 import { compileExpr, type Resolver } from './expression.js';
 
 export const ENTITY = '_tv_entity';
@@ -52,6 +53,11 @@ export interface PlanOptions {
   readonly entityType: string;
   /** Prefix of the temp tables (lets several plans coexist). */
   readonly prefix?: string;
+  /**
+   * SQL name of a source holding every entity, when `sourceTable` holds only some (a shard's local
+   * table): affinity populations read it. Default: `sourceTable`.
+   */
+  readonly populationTable?: (source: string) => string;
   /** Restrict to one entity (SQL literal of its id): what `explain` and profile lookups use. */
   readonly entity?: string;
   /** Also output every aggregate column (`_tv_<id>`), for explanations. */
@@ -240,7 +246,7 @@ export function planBuild(
         name: `aggregates of ${source} (${plain.length})`,
         kind: 'aggregates',
         table,
-        select: `SELECT ${X}."_k" AS ${q(ENTITY)}, ${cols.join(', ')} FROM (${inner}) AS ${X} GROUP BY 1`,
+        select: `SELECT ${X}."_k" AS ${q(ENTITY)}, ${cols.join(', ')} FROM (${inner}) AS ${X} GROUP BY ${X}."_k"`,
       });
       aggTables.push({ table, ids: plain.map((a) => a.id) });
     }
@@ -255,12 +261,12 @@ export function planBuild(
         program.timezone,
       );
       const innerWhere = [where, ...(condition ? [condition] : []), `${dim} IS NOT NULL`].join(' AND ');
-      const inner = `SELECT ${EVENT_ALIAS}.${q(key)} AS ${q(ENTITY)}, ${dim} AS "v", ${measure} AS "s" FROM ${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins} WHERE ${innerWhere} GROUP BY 1, 2`;
+      const inner = `SELECT ${EVENT_ALIAS}.${q(key)} AS ${q(ENTITY)}, ${dim} AS "v", ${measure} AS "s" FROM ${opts.sourceTable(source)} AS ${EVENT_ALIAS} ${joins} WHERE ${innerWhere} GROUP BY ${EVENT_ALIAS}.${q(key)}, ${dim}`;
       statements.push({
         name: `${a.fn} of ${source}`,
         kind: 'top',
         table,
-        select: `SELECT ${q(ENTITY)}, ${d.topList('"v"', '"s"', a.fn === 'top' ? a.k : undefined)} AS ${q(aggColumn(a.id))} FROM (${inner}) AS ranked GROUP BY 1`,
+        select: `SELECT ${q(ENTITY)}, ${d.topList('"v"', '"s"', a.fn === 'top' ? a.k : undefined)} AS ${q(aggColumn(a.id))} FROM (${inner}) AS ranked GROUP BY ${q(ENTITY)}`,
       });
       aggTables.push({ table, ids: [a.id] });
     }
@@ -276,6 +282,9 @@ export function planBuild(
         asOf,
         timezone: program.timezone,
         ...(opts.entity !== undefined ? { only: opts.entity } : {}),
+        ...(opts.populationTable
+          ? { populationFrom: `${opts.populationTable(source)} AS ${EVENT_ALIAS} ${joins}` }
+          : {}),
       };
       const fields = multiOutputFields(a);
       const columns = Object.fromEntries(fields.map((f) => [f, aggColumn(a.id, f)]));
@@ -336,25 +345,24 @@ export function planBuild(
   // Assembly: layer 0 = entity + aggregate + profile columns; then tags by dependency depth.
   const profileCols = new Map<string, { source: string; column: string }>();
   for (const t of tags) profileColumnsIn(t.value, profileCols);
-  const layer0: string[] = [`ent.${q(ENTITY)}`];
-  const joins: string[] = [];
+  const layer0: JoinSelect['columns'][number][] = [{ alias: 'ent', column: ENTITY }];
+  const joins: JoinSelect['joins'][number][] = [];
   aggTables.forEach((t, i) => {
     const alias = `g${i}`;
-    joins.push(`LEFT JOIN ${t.table} AS ${alias} ON ${alias}.${q(ENTITY)} = ent.${q(ENTITY)}`);
+    joins.push({ table: t.table, alias, key: ENTITY });
     for (const id of t.ids) {
-      const fields = multiOutputFields(aggs.get(id)!);
-      if (fields.length === 0) layer0.push(`${alias}.${q(aggColumn(id))}`);
-      else for (const f of fields) layer0.push(`${alias}.${q(aggColumn(id, f))}`);
+      const a = aggs.get(id)!;
+      const fields = multiOutputFields(a);
+      const types: Record<string, ValueType> = a.fn === 'recurrence' ? RECURRENCE_FIELDS : SHIFT_FIELDS;
+      if (fields.length === 0) layer0.push({ alias, column: aggColumn(id), type: a.type });
+      else for (const f of fields) layer0.push({ alias, column: aggColumn(id, f), type: types[f]! });
     }
   });
   const profileSources = [...new Set([...profileCols.values()].map((p) => p.source))].sort();
   for (const s of profileSources) {
-    const alias = q(`p_${s}`);
-    joins.push(
-      `LEFT JOIN ${opts.sourceTable(s)} AS ${alias} ON ${alias}.${q(program.entityKeys[s]!)} = ent.${q(ENTITY)}`,
-    );
+    joins.push({ table: opts.sourceTable(s), alias: q(`p_${s}`), key: program.entityKeys[s]! });
   }
-  for (const [col, p] of profileCols) layer0.push(`${q(`p_${p.source}`)}.${q(p.column)} AS ${q(col)}`);
+  for (const [col, p] of profileCols) layer0.push({ alias: q(`p_${p.source}`), column: p.column, as: col });
 
   // What an aggregate is for an entity without rows (absent from its table): see aggregates.ts.
   const zeroWhenEmpty = new Map<string, string>();
@@ -393,7 +401,11 @@ export function planBuild(
     name: 'join aggregates and profiles',
     kind: 'assemble',
     table: layer,
-    select: `SELECT ${layer0.join(', ')} FROM ${entities} AS ent ${joins.join(' ')}`,
+    select: d.leftJoinSelect({
+      base: { table: entities, alias: 'ent', key: ENTITY },
+      joins,
+      columns: layer0,
+    }),
   });
   for (let l = 1; l <= maxLevel; l++) {
     const cols = tags

@@ -147,6 +147,28 @@ export interface RealtimeConfig {
   readonly nats?: NatsConfig;
 }
 
+export interface ClickHouseConfig {
+  readonly nodes: readonly string[];
+  readonly cluster: string;
+  readonly database: string;
+  readonly user?: string;
+  readonly password?: string;
+}
+
+function resolveClickHouse(
+  c: NonNullable<NonNullable<ProjectConfigInput['engine']>['clickhouse']>,
+): ClickHouseConfig {
+  const user = process.env[c.user_env ?? 'CLICKHOUSE_USER'];
+  const password = process.env[c.password_env ?? 'CLICKHOUSE_PASSWORD'];
+  return {
+    nodes: c.nodes,
+    cluster: c.cluster ?? 'tagverse',
+    database: c.database ?? 'tagverse',
+    ...(user ? { user } : {}),
+    ...(password ? { password } : {}),
+  };
+}
+
 export interface ProjectConfig {
   /** Absolute project folder. */
   readonly dir: string;
@@ -157,8 +179,11 @@ export interface ProjectConfig {
   readonly timezone: string;
   readonly entity: { readonly name: string; readonly idType: 'string' | 'integer' };
   readonly engine: {
-    readonly kind: 'duckdb';
+    readonly kind: 'duckdb' | 'clickhouse';
+    /** The local DuckDB file (with kind clickhouse it stages ingests and holds the tag tables). */
     readonly path: string;
+    /** The cluster, when kind is clickhouse (credentials read from the environment). */
+    readonly clickhouse?: ClickHouseConfig;
     readonly threads?: number;
     readonly memoryLimit?: string;
   };
@@ -421,8 +446,9 @@ function resolve(input: ProjectConfigInput, dir: string, file: string): ProjectC
     timezone,
     entity: { name: input.entity.name, idType: input.entity.id_type ?? 'string' },
     engine: {
-      kind: 'duckdb',
+      kind: engine.kind ?? 'duckdb',
       path: path.resolve(dir, engine.path ?? DEFAULT_WAREHOUSE),
+      ...(engine.clickhouse !== undefined ? { clickhouse: resolveClickHouse(engine.clickhouse) } : {}),
       ...(engine.threads !== undefined ? { threads: engine.threads } : {}),
       ...(engine.memory_limit !== undefined ? { memoryLimit: engine.memory_limit } : {}),
     },

@@ -391,13 +391,53 @@ export const ProjectConfigSchema = z
       .describe('The subject of personalization.'),
     engine: z
       .strictObject({
-        kind: z.literal('duckdb').optional().describe('Warehouse engine (duckdb).'),
+        kind: z
+          .enum(['duckdb', 'clickhouse'])
+          .optional()
+          .describe(
+            'Warehouse engine: duckdb (embedded, default) or clickhouse (a sharded cluster; see docs/clickhouse.md).',
+          ),
         path: z
           .string()
           .optional()
           .describe('Warehouse file, relative to the project (default .tagverse/warehouse.duckdb).'),
         threads: z.number().int().min(1).optional().describe('Worker threads (default: all cores).'),
         memory_limit: z.string().optional().describe("Memory limit, e.g. '4GB' (default: engine default)."),
+        clickhouse: z
+          .strictObject({
+            nodes: z
+              .array(z.url())
+              .min(1)
+              .describe(
+                'HTTP endpoint of one node per shard, e.g. http://ch1:8123/ (the shard key is the entity id).',
+              ),
+            cluster: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+              .optional()
+              .describe("Cluster name in the servers' remote_servers (default tagverse)."),
+            database: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+              .optional()
+              .describe('Database holding the tables (default tagverse).'),
+            user_env: z
+              .string()
+              .optional()
+              .describe(
+                'Environment variable with the user name (default CLICKHOUSE_USER; unset = default).',
+              ),
+            password_env: z
+              .string()
+              .optional()
+              .describe('Environment variable with the password (default CLICKHOUSE_PASSWORD).'),
+          })
+          .optional()
+          .describe('The ClickHouse cluster, when kind is clickhouse.'),
+      })
+      .refine((e) => e.kind !== 'clickhouse' || e.clickhouse !== undefined, {
+        message: "engine kind 'clickhouse' needs 'clickhouse: { nodes: [...] }'",
+        path: ['clickhouse'],
       })
       .optional(),
     settings: z

@@ -18,6 +18,7 @@ import { schemasFromWarehouse } from '../lang/schemas.js';
 import { scoreModelTags } from '../models/build-hook.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { TagverseError } from '../util/problems.js';
+import { runPlanOnCluster } from '../warehouse/clickhouse-cluster.js';
 import { ident, qualified, str } from '../warehouse/sql.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { isoFromMicros, resolveAsOf } from './as-of.js';
@@ -119,12 +120,11 @@ export async function build(project: ProjectConfig | string, opts: BuildOptions 
       eventSources: program.eventSources.map((s) => ({ source: s, timeColumn: program.timeColumns[s]! })),
       now: opts.now ?? (() => new Date()),
     });
-    const plan = planBuild(program, selected, asOfMicros, {
-      dialect: duckdbDialect,
-      sourceTable: (s) => qualified('main', s),
-      entityType: config.entity.idType === 'integer' ? 'BIGINT' : 'VARCHAR',
-    });
-    const steps = await runPlan(wh, plan, opts.onProgress);
+    // On ClickHouse every shard computes its own entities; the values come back as the plan's output.
+    const { plan, steps } =
+      config.engine.kind === 'clickhouse'
+        ? await runPlanOnCluster(wh, config, program, selected, asOfMicros, opts.onProgress)
+        : await runLocalPlan(wh, program, selected, asOfMicros, config, opts.onProgress);
     // Model tags (kind 'model') are null in the plan: score the trained models over the fresh features.
     steps.push(...(await scoreModelTags(wh, config, program, schemas, plan)));
     await ensureTagTables(wh);
@@ -174,6 +174,22 @@ export function selectTags(program: TagProgram, names: readonly string[] | undef
     }
   }
   return closure(program, names);
+}
+
+async function runLocalPlan(
+  wh: Warehouse,
+  program: TagProgram,
+  selected: readonly TagIR[],
+  asOfMicros: number,
+  config: ProjectConfig,
+  onProgress?: (p: BuildProgress) => void,
+): Promise<{ plan: BuildPlan; steps: { name: string; ms: number }[] }> {
+  const plan = planBuild(program, selected, asOfMicros, {
+    dialect: duckdbDialect,
+    sourceTable: (s) => qualified('main', s),
+    entityType: config.entity.idType === 'integer' ? 'BIGINT' : 'VARCHAR',
+  });
+  return { plan, steps: await runPlan(wh, plan, onProgress) };
 }
 
 /** Run the plan's statements as temp tables; returns the time of each. */

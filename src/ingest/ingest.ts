@@ -11,6 +11,7 @@ import type { ProjectConfig, SourceConfig } from '../config/project.js';
 import { requireProject } from '../config/project.js';
 import { didYouMeanSuffix } from '../util/did-you-mean.js';
 import { TagverseError } from '../util/problems.js';
+import { syncSources } from '../warehouse/clickhouse-cluster.js';
 import { ident, qualified, str } from '../warehouse/sql.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { type PlannedColumn, planColumns } from './column-plan.js';
@@ -169,6 +170,11 @@ export async function ingest(
       );
       return out;
     });
+    // engine clickhouse: the cluster gets a fresh copy of what tags read, sharded by entity id.
+    if (config.engine.kind === 'clickhouse') {
+      progress({ phase: 'views' });
+      await syncSources(wh, config);
+    }
     return { loadId, sources: results, warnings, elapsedMs: Date.now() - started };
   } finally {
     wh.close();

@@ -3,7 +3,7 @@ import { FUNCTION_BY_NAME } from '../../lang/functions.js';
 import type { RankMeasure, ValueType } from '../../lang/ir.js';
 import { offsetChanges } from '../../lang/time.js';
 import { ident, str } from '../../warehouse/sql.js';
-import type { AggregateSql, Dialect } from '../dialect.js';
+import type { AggregateSql, Dialect, JoinSelect } from '../dialect.js';
 
 const LIST_TYPE = 'STRUCT("value" VARCHAR, score DOUBLE)[]';
 
@@ -84,6 +84,18 @@ export const duckdbDialect: Dialect = {
   divide: (a, b) => `(CAST(${a} AS DOUBLE) / NULLIF(CAST(${b} AS DOUBLE), 0))`,
   modulo: (a, b) => `(CAST(${a} AS DOUBLE) % NULLIF(CAST(${b} AS DOUBLE), 0))`,
   addSeconds: (t, seconds) => `(${t} + to_microseconds(CAST(${Math.round(seconds * 1e6)} AS BIGINT)))`,
+  logic: (op, a, b) => `(${a} ${op.toUpperCase()} ${b})`,
+  inList: (arg, list, negated) => `(${arg} ${negated ? 'NOT IN' : 'IN'} (${list.join(', ')}))`,
+  leftJoinSelect(q: JoinSelect) {
+    const cols = q.columns.map(
+      (c) => `${c.alias}.${ident(c.column)}${c.as !== undefined ? ` AS ${ident(c.as)}` : ''}`,
+    );
+    const joins = q.joins.map(
+      (j) =>
+        `LEFT JOIN ${j.table} AS ${j.alias} ON ${j.alias}.${ident(j.key)} = ${q.base.alias}.${ident(q.base.key)}`,
+    );
+    return `SELECT ${cols.join(', ')} FROM ${q.base.table} AS ${q.base.alias} ${joins.join(' ')}`;
+  },
   call(fn, args, types, timezone) {
     const f = FUNCTION_BY_NAME.get(fn);
     if (!f) throw new Error(`no SQL for function ${fn}`);
