@@ -682,6 +682,9 @@ export class RealtimeRuntime {
               `DELETE FROM ${REALTIME_MESSAGES} WHERE received_at < make_timestamptz(${Math.floor(limit)})`,
             );
           }
+          // Checkpoint now, on DuckDB's threads: closing would do it synchronously, stalling the
+          // event loop (and every request) for as long as it takes.
+          await wh.run('CHECKPOINT');
           return result;
         } finally {
           wh.close();
