@@ -46,7 +46,7 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** AUC and F1 of the hand-written rule tags on the condition model's validation rows. */
-async function ruleComparison(
+export async function ruleComparison(
   project: string,
   d: ModelData,
   ctx: BenchContext,
@@ -96,7 +96,7 @@ async function ruleComparison(
 }
 
 /** Scoring speed: compiled trees over 1M rows in memory, TreeSHAP per entity, and the build path. */
-async function scoring(project: string, d: ModelData, ctx: BenchContext): Promise<Record<string, unknown>> {
+export async function scoring(project: string, d: ModelData, ctx: BenchContext): Promise<Record<string, unknown>> {
   const run = trainOurs(d, 1);
   const forest = CompiledForest.compile(run.model);
   const index = Uint32Array.from({ length: SCORING_ROWS }, (_, i) => i % d.valid.x.rows);

@@ -179,10 +179,16 @@ describe('gradient-boosted trees', () => {
       { ...DEFAULT_GBDT_PARAMS, trees: 30, maxDepth: 5 },
       { ...DEFAULT_GBDT_PARAMS, trees: 10, maxDepth: 0, maxLeaves: 12 },
       { ...DEFAULT_GBDT_PARAMS, trees: 10, maxDepth: 14, minChildWeight: 0.01 },
+      // A stump or two: most features unused (scoring reads only the used ones).
+      { ...DEFAULT_GBDT_PARAMS, trees: 2, maxDepth: 1 },
     ]) {
       const { model } = trainGbdt(train, undefined, params);
       const fast = CompiledForest.compile(model).predictMargins(scoringColumns(test.x), test.x.rows);
       expect([...fast]).toEqual([...walkMargins(model, test.x)]);
+      if (params.trees === 2) {
+        const used = new Set(model.trees.flatMap((t) => [...t.feature].filter((f) => f >= 0)));
+        expect(used.size).toBeLessThan(test.x.columns.length);
+      }
     }
   });
 

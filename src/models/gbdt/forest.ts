@@ -5,7 +5,7 @@
  * 1. **Trees padded to complete binary trees** of the forest's depth D: walking a tree is exactly D
  *    steps of `node = 2 * node + 1 + goesRight`, no leaf test, no pointer chasing. A leaf above depth
  *    D becomes pass-through nodes that always go left.
- * 2. **Branch-free integer decisions.** Each feature's thresholds (over all trees) are sorted once;
+ * 2. **Branch-free integer decisions.** Each used feature's thresholds (over all trees) are sorted once;
  *    a value becomes its rank among them, so `x <= threshold` is `rank <= j`, computed as the sign
  *    bit of `j - rank`. Each feature is ranked twice, once with missing values above every rank and
  *    once below, and each node reads the copy that sends missing values its way, so one subtraction
@@ -60,16 +60,18 @@ export class CompiledForest {
     readonly treeCount: number,
     readonly featureCount: number,
     private readonly baseMargin: number,
+    /** The features some split reads (only these are ranked), in slot order. */
+    private readonly used: Int32Array,
     private readonly padded: boolean,
     /**
-     * Per padded node: threshold index (bits 0-13) | rank slot (bits 14-27), where slot 2f is
-     * feature f ranked with missing values high and 2f + 1 with missing values low; a negative word
-     * -1 - i is categorical node i.
+     * Per padded node: threshold index (bits 0-13) | rank slot (bits 14-27), where slot 2u is
+     * used feature u ranked with missing values high and 2u + 1 with missing values low; a negative
+     * word -1 - i is categorical node i.
      */
     private readonly node: Int32Array,
-    /** Per feature: sorted thresholds padded with +Infinity to a power of two (rank = binary search). */
+    /** Per used feature: sorted thresholds padded with +Infinity to a power of two (rank = binary search). */
     private readonly cuts: readonly Float64Array[],
-    /** Features split by categorical nodes: their "rank" is the code itself. */
+    /** Used features split by categorical nodes: their "rank" is the code itself. */
     private readonly categorical: Uint8Array,
     private readonly catNodes: readonly CatNode[],
     private readonly leaf: Float64Array,
@@ -80,12 +82,14 @@ export class CompiledForest {
     const T = model.trees.length;
     const F = model.featureCount;
     const depth = Math.max(0, ...model.trees.map(depthOf));
-    if (depth > MAX_PADDED_DEPTH || F > MAX_FEATURES) {
+    const usedCount = new Set(model.trees.flatMap((t) => [...t.feature].filter((f) => f >= 0))).size;
+    if (depth > MAX_PADDED_DEPTH || usedCount > MAX_FEATURES) {
       return new CompiledForest(
         depth,
         T,
         F,
         model.baseMargin,
+        new Int32Array(0),
         false,
         new Int32Array(0),
         [],
@@ -106,11 +110,19 @@ export class CompiledForest {
         else if (Number.isFinite(t.threshold[k]!)) perFeature[f]!.add(t.threshold[k]!);
       }
     }
+    // Only the features some split reads are ranked at scoring (a model often uses few of its features).
+    const usedSet = new Set<number>();
+    for (const t of model.trees) for (const f of t.feature) if (f >= 0) usedSet.add(f);
+    const used = Int32Array.from([...usedSet].sort((a, b) => a - b));
+    const slotOf = new Int32Array(F).fill(-1);
+    used.forEach((f, u) => {
+      slotOf[f] = u;
+    });
     const sorted = perFeature.map((s) => Float64Array.from(s).sort());
     if (sorted.some((s) => s.length >= MISSING_HIGH - 1)) {
       throw new Error(`a feature has more than ${MISSING_HIGH - 2} distinct thresholds`);
     }
-    const cuts = sorted.map((s) => {
+    const cuts = Array.from(used, (f) => sorted[f]!).map((s) => {
       let size = 1;
       while (size < s.length + 1) size *= 2;
       const c = new Float64Array(size).fill(Number.POSITIVE_INFINITY);
@@ -157,9 +169,9 @@ export class CompiledForest {
           const bits = new Uint32Array(words);
           for (const c of cats) bits[c >>> 5] = (bits[c >>> 5]! | (1 << (c & 31))) >>> 0;
           node[k] = -1 - catNodes.length;
-          catNodes.push({ slot: 2 * f, bits, missingLeft });
+          catNodes.push({ slot: 2 * slotOf[f]!, bits, missingLeft });
         } else {
-          node[k] = rankOf(f, t.threshold[n]!) | ((2 * f + (missingLeft ? 1 : 0)) << 14);
+          node[k] = rankOf(f, t.threshold[n]!) | ((2 * slotOf[f]! + (missingLeft ? 1 : 0)) << 14);
         }
         fill(t.left[n]!, 2 * slot + 1, d + 1);
         fill(t.right[n]!, 2 * slot + 2, d + 1);
@@ -171,10 +183,11 @@ export class CompiledForest {
       T,
       F,
       model.baseMargin,
+      used,
       true,
       node,
       cuts,
-      categorical,
+      Uint8Array.from(used, (f) => categorical[f]!),
       catNodes,
       leaf,
       model.trees,
@@ -188,8 +201,8 @@ export class CompiledForest {
       this.walk(columns, rows, out);
       return out;
     }
-    const S = 2 * this.featureCount;
-    const ranks = new Int16Array(BLOCK * S);
+    const S = 2 * this.used.length;
+    const ranks = new Int16Array(BLOCK * Math.max(1, S));
     for (let b0 = 0; b0 < rows; b0 += BLOCK) {
       const m = Math.min(rows, b0 + BLOCK) - b0;
       this.rankBlock(columns, b0, m, ranks);
@@ -198,12 +211,12 @@ export class CompiledForest {
     return out;
   }
 
-  /** ranks[j * S + 2f (+1)] = rank of feature f of row b0 + j, missing high (low); codes for categories. */
+  /** ranks[j * S + 2u (+1)] = rank of used feature u of row b0 + j, missing high (low); codes for categories. */
   private rankBlock(columns: readonly Float64Array[], b0: number, m: number, ranks: Int16Array): void {
-    const F = this.featureCount;
-    const S = 2 * F;
-    for (let f = 0; f < F; f++) {
-      const col = columns[f]!;
+    const U = this.used.length;
+    const S = 2 * U;
+    for (let f = 0; f < U; f++) {
+      const col = columns[this.used[f]!]!;
       const cuts = this.cuts[f]!;
       const size = cuts.length;
       const cat = this.categorical[f] === 1;
@@ -231,7 +244,7 @@ export class CompiledForest {
 
   private walkBlock(ranks: Int16Array, b0: number, m: number, out: Float64Array): void {
     const D = this.depth;
-    const S = 2 * this.featureCount;
+    const S = 2 * this.used.length;
     const inner = (1 << D) - 1;
     const leaves = 1 << D;
     const node = this.node;
