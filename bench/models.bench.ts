@@ -96,7 +96,11 @@ export async function ruleComparison(
 }
 
 /** Scoring speed: compiled trees over 1M rows in memory, TreeSHAP per entity, and the build path. */
-export async function scoring(project: string, d: ModelData, ctx: BenchContext): Promise<Record<string, unknown>> {
+export async function scoring(
+  project: string,
+  d: ModelData,
+  ctx: BenchContext,
+): Promise<Record<string, unknown>> {
   const run = trainOurs(d, 1);
   const forest = CompiledForest.compile(run.model);
   const index = Uint32Array.from({ length: SCORING_ROWS }, (_, i) => i % d.valid.x.rows);
