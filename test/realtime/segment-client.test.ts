@@ -13,7 +13,7 @@ import { type RunningServer, startServer } from '../../src/api/server.js';
 import { requireProject } from '../../src/config/project.js';
 import { StoreHolder } from '../../src/online/store-holder.js';
 import { query } from '../helpers.js';
-import { cardWorld, eventually, type RealtimeFixture } from './fixture.js';
+import { cardWorld, eventually, REALTIME_SECTION, type RealtimeFixture } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field and asserted
 type Json = any;
@@ -25,7 +25,19 @@ let worldMs: number;
 const near = (offsetMs = 0) => new Date(worldMs + offsetMs).toISOString();
 
 beforeAll(async () => {
-  fx = await cardWorld({ customers: 80, months: 3, tags: ['spending.yaml', 'conditions.yaml'] });
+  fx = await cardWorld({
+    customers: 80,
+    months: 3,
+    tags: ['spending.yaml', 'conditions.yaml'],
+    // Page views named 'Card Payment Page' are payments too (a mapping for page calls).
+    realtime: {
+      ...REALTIME_SECTION,
+      segment: {
+        ...REALTIME_SECTION.segment,
+        page: [{ events: ['Card Payment Page'], source: 'transactions' }],
+      },
+    },
+  });
   server = await startServer(fx.dir, {
     port: 0,
     env: { TAGVERSE_API_KEYS: fx.keysEnv },
@@ -383,6 +395,41 @@ describe('the Segment API with @segment/analytics-node', () => {
     expect(rej[0]).toMatchObject({ kind: 'unreadable_value', column: 'amount' });
     expect(rej[0]!.reason).toMatch(/cannot read "twelve" as a number/);
     expect(rej[0]!.file).toMatch(/^realtime:transactions:/);
+  });
+
+  it('takes page, screen and group calls: mapped when a rule names them, else accepted and ignored', async () => {
+    const p0 = tagValue(await profile('C0000009', 'txn_count_90d'), 'txn_count_90d') as number;
+    const base = { userId: 'C0000009', timestamp: near() };
+    const page = await call('POST', '/v1/page', {
+      key: fx.keys.ingest,
+      body: { ...base, name: 'Card Payment Page', messageId: 'page-1', properties: payment(21) },
+    });
+    expect(page.body).toMatchObject({ accepted: 1, ignored: 0 });
+    const other = await call('POST', '/v1/page', {
+      key: fx.keys.ingest,
+      body: { ...base, name: 'Home', messageId: 'page-2', properties: {} },
+    });
+    expect(other.body).toMatchObject({ accepted: 1, ignored: 1 });
+    const screen = await call('POST', '/v1/screen', {
+      key: fx.keys.ingest,
+      body: { ...base, name: 'Wallet', messageId: 'screen-1' },
+    });
+    expect(screen.body).toMatchObject({ accepted: 1, ignored: 1 });
+    const group = await call('POST', '/v1/group', {
+      key: fx.keys.ingest,
+      body: { ...base, groupId: 'household-9', messageId: 'group-1', traits: { size: 3 } },
+    });
+    expect(group.body).toMatchObject({ accepted: 1, ignored: 1 });
+    expect((await call('POST', '/v1/group', { key: fx.keys.ingest, body: base })).body.field).toBe('groupId');
+    await eventually(async () =>
+      tagValue(await profile('C0000009', 'txn_count_90d'), 'txn_count_90d') === p0 + 1 ? true : undefined,
+    );
+    await call('POST', '/v1/realtime/flush', { key: fx.keys.admin });
+    const rows = await query<{ txn_id: string; amount: number }>(
+      requireProject(fx.dir).engine.path,
+      `SELECT txn_id, amount FROM raw.transactions WHERE customer_id = 'C0000009' AND txn_id LIKE 'page-%'`,
+    );
+    expect(rows).toEqual([{ txn_id: 'page-1', amount: 21 }]);
   });
 
   it('takes rows shaped as the source (/v1/events), deduplicated by the event id column', async () => {
