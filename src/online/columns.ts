@@ -225,7 +225,7 @@ export function jsonValue(col: Column, ordinal: number): unknown {
     const v = col.values[ordinal]!;
     if (Number.isNaN(v)) return null;
     if (col.valueType === 'time') return isoFromMicros(v);
-    if (col.valueType === 'date') return new Date(v * 86_400_000).toISOString().slice(0, 10);
+    if (col.valueType === 'date') return isoDate(v);
     return v;
   }
   return refValue(col, ordinal);
@@ -252,8 +252,8 @@ export function jsonText(col: Column, ordinal: number): string {
     case 'number': {
       const v = col.values[ordinal]!;
       if (Number.isNaN(v)) return 'null';
-      if (col.valueType === 'number') return Number.isFinite(v) ? String(v) : 'null';
-      return JSON.stringify(jsonValue(col, ordinal));
+      if (col.valueType === 'number') return numberText(v);
+      return `"${col.valueType === 'time' ? isoFromMicros(v) : isoDate(v)}"`;
     }
     case 'string': {
       const c = col.codes[ordinal]!;
@@ -264,16 +264,88 @@ export function jsonText(col: Column, ordinal: number): string {
       const q = quoted(col.dict);
       let out = '[';
       for (let k = col.offsets[ordinal]!; k < col.offsets[ordinal + 1]!; k++) {
-        const score = col.scores[k]!;
-        out += `${k > col.offsets[ordinal]! ? ',' : ''}{"value":${q[col.items[k]!]},"score":${Number.isFinite(score) ? String(score) : 'null'}}`;
+        out += `${k > col.offsets[ordinal]! ? ',' : ''}{"value":${q[col.items[k]!]},"score":${numberText(col.scores[k]!)}}`;
       }
       return `${out}]`;
     }
   }
 }
 
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+const FRACTION_PAD = ['', '0', '00', '000', '0000', '00000'];
+
+/**
+ * JSON text of a number: exactly `JSON.stringify(v)` (`String(v)`, null when not finite), several
+ * times faster for the values tags hold (integers, and decimals with up to 6 places below 1e9).
+ *
+ * Why it is exact: for the smallest d <= 6 with r = round(v * 10^d) and r / 10^d === v, the decimal
+ * r * 10^-d reads back as v (IEEE division of two exact integers is correctly rounded, like parsing),
+ * it has at most 15 significant digits (so it is the only such decimal with d places), and no shorter
+ * decimal reads back as v (a smaller d would have been found) — which is what String(v) prints, in
+ * plain notation in this range (String switches to exponents below 1e-6 and from 1e21 only).
+ */
+export function numberText(v: number): string {
+  if (!Number.isFinite(v)) return 'null';
+  if (Number.isInteger(v) || !(v > -1e9 && v < 1e9)) return String(v);
+  const neg = v < 0;
+  const a = neg ? -v : v;
+  for (let d = 1; d <= 6; d++) {
+    const s = POW10[d]!;
+    const r = Math.round(a * s);
+    if (r / s !== a) continue;
+    const int = Math.floor(r / s);
+    const frac = String(r - int * s);
+    return `${neg ? '-' : ''}${int}.${FRACTION_PAD[d - frac.length]}${frac}`;
+  }
+  return String(v);
+}
+
+/** Days since 1970-01-01 -> [year, month (1-12), day] (proleptic Gregorian; H. Hinnant's algorithm). */
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+
+/** `YYYY-MM-DD` of a day count, for years 0-9999 (undefined outside). */
+function ymd(days: number): string | undefined {
+  const [y, m, d] = civilFromDays(days);
+  if (y < 0 || y > 9999) return undefined;
+  return `${y < 1000 ? String(y).padStart(4, '0') : y}-${pad2(m)}-${pad2(d)}`;
+}
+
+/** ISO 8601 (UTC, milliseconds) of epoch microseconds: `new Date(Math.floor(us / 1000)).toISOString()`. */
 export function isoFromMicros(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString();
+  const ms = Math.floor(us / 1000);
+  const days = Math.floor(ms / 86_400_000);
+  const date = Number.isFinite(ms) ? ymd(days) : undefined;
+  // Outside years 0000-9999 Date writes a sign and six digits (or throws): leave those to it.
+  if (date === undefined) return new Date(ms).toISOString();
+  let rest = ms - days * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const mi = Math.floor(rest / 60_000);
+  rest -= mi * 60_000;
+  const sec = Math.floor(rest / 1000);
+  return `${date}T${pad2(h)}:${pad2(mi)}:${pad2(sec)}.${pad3(rest - sec * 1000)}Z`;
+}
+
+/** `YYYY-MM-DD` of a date (days since 1970-01-01), as `jsonValue` writes it. */
+function isoDate(days: number): string {
+  return (
+    (Number.isInteger(days) ? ymd(days) : undefined) ?? new Date(days * 86_400_000).toISOString().slice(0, 10)
+  );
 }
 
 /** Entities per value of a column, for catalog histograms. */

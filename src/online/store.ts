@@ -91,6 +91,13 @@ interface ProfileField {
   readonly head: string;
 }
 
+interface CategoryFields {
+  readonly category: string;
+  /** `"category":[` */
+  readonly key: string;
+  readonly fields: readonly ProfileField[];
+}
+
 export interface StoreParts {
   readonly ids: readonly string[];
   readonly tags: ReadonlyMap<string, Column>;
@@ -132,6 +139,8 @@ export class TagStore {
   /** Tags in catalog order with what a profile prints, resolved once (profile lookups are hot). */
   private readonly fields: readonly ProfileField[];
   private readonly fieldOf: ReadonlyMap<string, ProfileField>;
+  /** The store's categories in order with their tags in catalog order (a category may have none). */
+  private readonly groups: readonly CategoryFields[];
 
   constructor(parts: StoreParts) {
     this.ids = parts.ids;
@@ -170,6 +179,13 @@ export class TagStore {
       return col ? [{ name: t.name, title: t.title, type: t.type, category: t.category, col, head }] : [];
     });
     this.fieldOf = new Map(this.fields.map((f) => [f.name, f]));
+    // The store's categories, then any other category a tag names (as profile() groups them).
+    const order = [...new Set([...parts.categories, ...this.fields.map((f) => f.category)])];
+    this.groups = order.map((category) => ({
+      category,
+      key: `${JSON.stringify(category)}:[`,
+      fields: this.fields.filter((f) => f.category === category),
+    }));
   }
 
   get size(): number {
@@ -239,29 +255,46 @@ export class TagStore {
    * `store.profile(id)`.
    */
   profileJson(id: string, sel: ProfileSelection = {}): string {
-    const ord = this.ordinals.get(id);
-    if (ord === undefined) this.profile(id, sel); // throws the same errors
-    const o = ord as number;
-    const groups = new Map<string, string>();
-    const add = (f: ProfileField) => {
-      const prev = groups.get(f.category);
-      const item = f.head + jsonText(f.col, o) + '}';
-      groups.set(f.category, prev === undefined || prev === '' ? item : `${prev},${item}`);
-    };
+    const o = this.ordinals.get(id);
+    if (o === undefined) return this.fail(id, sel);
+    let cats: string;
     if (sel.tags) {
+      // Categories in the order their first requested tag names them, tags in request order.
+      const groups = new Map<string, string>();
       for (const name of sel.tags) {
         const f = this.fieldOf.get(name);
-        if (!f) this.profile(id, sel);
-        add(f!);
+        if (!f) return this.fail(id, sel);
+        const prev = groups.get(f.category);
+        const item = f.head + jsonText(f.col, o) + '}';
+        groups.set(f.category, prev === undefined ? item : `${prev},${item}`);
       }
+      cats = '';
+      for (const [c, items] of groups) cats += `${cats === '' ? '' : ','}${JSON.stringify(c)}:[${items}]`;
+    } else if (sel.category === undefined) {
+      cats = '';
+      for (const g of this.groups) cats += this.groupJson(g, o, cats === '' ? '' : ',');
     } else {
-      if (sel.category === undefined) for (const c of this.categories) groups.set(c, '');
-      else if (!this.categories.includes(sel.category)) this.profile(id, sel);
-      else groups.set(sel.category, '');
-      for (const f of this.fields) if (sel.category === undefined || f.category === sel.category) add(f);
+      const g = this.groups.find((x) => x.category === sel.category);
+      if (!g || !this.categories.includes(sel.category)) return this.fail(id, sel);
+      cats = this.groupJson(g, o, '');
     }
-    let cats = '';
-    for (const [c, items] of groups) cats += `${cats === '' ? '' : ','}${JSON.stringify(c)}:[${items}]`;
     return `{"entityId":${JSON.stringify(id)},"asOf":"${this.asOfText(o)}","source":"current","buildId":${this.info.buildId},"categories":{${cats}}}`;
+  }
+
+  /** `"category":[tag, ...]` of one entity. */
+  private groupJson(g: CategoryFields, o: number, sep: string): string {
+    let out = sep + g.key;
+    const fields = g.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      out += (i === 0 ? '' : ',') + f.head + jsonText(f.col, o) + '}';
+    }
+    return `${out}]`;
+  }
+
+  /** Throws what `profile()` throws for the same request (unknown entity, tag or category). */
+  private fail(id: string, sel: ProfileSelection): never {
+    this.profile(id, sel);
+    throw new Error(`profileJson: no error for '${id}'`);
   }
 }

@@ -11,8 +11,9 @@
  * (numbers, times and dates through the sorted buckets, text through its per-value bitmaps), `in`
  * lists of constants, `is [not] null`, `has(list_tag, 'v')`, and any sub-expression without a column
  * (folded once). Anything else (arithmetic over columns, functions, case, column-to-column
- * comparisons) falls back to evaluating that sub-expression per entity with the reference semantics
- * (src/reference/expression.ts), in slices that yield to the event loop and respect a deadline.
+ * comparisons) falls back to evaluating that sub-expression over every entity with the reference
+ * semantics (src/reference/expression.ts) — column-wise over the typed arrays (columnwise.ts) — in
+ * slices that yield to the event loop and respect a deadline.
  */
 import type { RefValue } from '../lang/functions.js';
 import { type CompareOp, type Expr, forEachNode } from '../lang/ir.js';
@@ -29,18 +30,24 @@ import {
 import type { TagStore } from '../online/store.js';
 import { evalExpr, type Scope } from '../reference/expression.js';
 import { TagverseError } from '../util/problems.js';
+import { ColumnwisePlan } from './columnwise.js';
 
 export interface EvaluateOptions {
   /** Epoch ms after which evaluation stops with `segment.timeout`. */
   readonly deadline?: number;
   /** Entities evaluated per slice before yielding to other work (fallback only; default 16,384). */
   readonly slice?: number;
+  /**
+   * Evaluate the sub-expressions the indexes cannot answer entity by entity with the reference
+   * evaluator instead of column-wise (the specification the column-wise path is tested against).
+   */
+  readonly perEntity?: boolean;
 }
 
 export interface Evaluation {
   /** The members (the expression's true-set). Do not mutate: it may be an index bitmap. */
   readonly members: BitmapT;
-  /** Sub-expressions that were evaluated entity by entity (0 when indexes answered everything). */
+  /** Sub-expressions evaluated over every entity, not from indexes (0 when indexes answered everything). */
   readonly fallbacks: number;
 }
 
@@ -82,7 +89,7 @@ function hasColumnRef(e: Expr): boolean {
   return found;
 }
 
-/** A sub-expression evaluated entity by entity. */
+/** A sub-expression evaluated over every entity (column-wise or entity by entity). */
 interface Fallback {
   readonly expr: Expr;
   t: BitmapT;
@@ -264,10 +271,15 @@ function constantScope(store: TagStore): Scope {
   };
 }
 
-/** Evaluate one sub-expression for every entity, in slices that let other requests run between. */
+/**
+ * Evaluate one sub-expression for every entity, in slices that let other requests run between:
+ * column-wise over the typed arrays (columnwise.ts), or entity by entity with the reference evaluator
+ * when `perEntity` is set (the two agree; the per-entity path is the specification).
+ */
 async function runFallback(store: TagStore, fb: Fallback, opts: EvaluateOptions): Promise<void> {
   const n = store.size;
   const slice = opts.slice ?? 16_384;
+  const plan = opts.perEntity ? undefined : new ColumnwisePlan(store, fb.expr);
   let ordinal = 0;
   const missing = (what: string): never => {
     throw new TagverseError('segment.unsupported', `${what} cannot be read by a segment`);
@@ -295,10 +307,13 @@ async function runFallback(store: TagStore, fb: Fallback, opts: EvaluateOptions)
     const end = Math.min(n, start + slice);
     let nt = 0;
     let nf = 0;
-    for (ordinal = start; ordinal < end; ordinal++) {
-      const v = evalExpr(fb.expr, scope);
-      if (v === true) tBuf[nt++] = ordinal;
-      else if (v === false) fBuf[nf++] = ordinal;
+    if (plan) ({ nt, nf } = plan.split(start, end, tBuf, fBuf));
+    else {
+      for (ordinal = start; ordinal < end; ordinal++) {
+        const v = evalExpr(fb.expr, scope);
+        if (v === true) tBuf[nt++] = ordinal;
+        else if (v === false) fBuf[nf++] = ordinal;
+      }
     }
     t.addMany(tBuf.subarray(0, nt));
     f.addMany(fBuf.subarray(0, nf));
