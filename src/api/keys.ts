@@ -1,9 +1,9 @@
 /**
  * API keys: `tvk_<id>_<secret>`. Only a salted SHA-256 of each key is stored (in tagverse.yaml under
  * `api.keys`, or in the TAGVERSE_API_KEYS environment variable); the key itself is shown once, when it
- * is created. Keys carry 256 random bits, so a fast hash is safe (nothing can be guessed through it)
- * and checking one costs about a microsecond per request; the id inside the key picks the one record
- * to compare with, in constant time.
+ * is created. Keys carry 256 random bits, so a fast hash is safe (nothing can be guessed through it);
+ * the id inside the key picks the one record to compare with, in constant time, and a key once
+ * verified is remembered by the ring (KeyRing.verify), so a request pays a map lookup.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,9 @@ import YAML from 'yaml';
 import { type ApiKeyRecord, loadProject, type ProjectConfig } from '../config/project.js';
 import { API_ROLES, type ApiRole } from '../config/schema.js';
 import { ProjectError, TagverseError } from '../util/problems.js';
+
+/** Verified keys a ring remembers (more valid keys than this in use: it starts over). */
+const VERIFIED_MAX = 10_000;
 
 const KEY_PATTERN = /^tvk_([a-z0-9]{6,32})_([A-Za-z0-9_-]{20,128})$/;
 
@@ -78,6 +81,13 @@ export function keysFromEnv(text: string | undefined): ApiKeyRecord[] {
 /** The keys a server accepts, looked up by the id inside the presented key. */
 export class KeyRing {
   private readonly byId: Map<string, ApiKeyRecord>;
+  /**
+   * Keys already verified, with their principal: a client sends the same key on every request, and
+   * hashing it each time was a measurable share of a profile lookup. Only valid keys are kept (a
+   * stream of made-up keys cannot grow it), at most VERIFIED_MAX; a ring never changes, so an entry
+   * stays true for the ring's life.
+   */
+  private readonly verified = new Map<string, Principal>();
 
   constructor(records: readonly ApiKeyRecord[]) {
     this.byId = new Map(records.map((r) => [r.id, r]));
@@ -89,11 +99,16 @@ export class KeyRing {
 
   /** The principal of a presented key, or undefined when it is not a valid key. */
   verify(key: string): Principal | undefined {
+    const known = this.verified.get(key);
+    if (known) return known;
     const m = KEY_PATTERN.exec(key);
     if (!m) return undefined;
     const rec = this.byId.get(m[1]!);
     if (!rec || !matches(key, rec.hash)) return undefined;
-    return { keyId: rec.id, role: rec.role, ...(rec.name ? { name: rec.name } : {}) };
+    const p: Principal = { keyId: rec.id, role: rec.role, ...(rec.name ? { name: rec.name } : {}) };
+    if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+    this.verified.set(key, p);
+    return p;
   }
 }
 

@@ -11,21 +11,42 @@ function label(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+interface Duration {
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** The counters of one route, method and status (looked up once per request, labels built once). */
+interface Series {
+  count: number;
+  readonly duration: Duration;
+}
+
 export class Metrics {
-  private readonly requests = new Map<string, number>();
-  private readonly durations = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  private readonly requests = new Map<string, Series>();
+  private readonly durations = new Map<string, Duration>();
+  /** route \0 method \0 status -> its series. */
+  private readonly series = new Map<string, Series>();
   private readonly rejections = new Map<string, number>();
   private readonly started = Date.now();
 
   observe(route: string, method: string, status: number, seconds: number): void {
-    const key = `route="${label(route)}",method="${method}",status="${status}"`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const dkey = `route="${label(route)}",method="${method}"`;
-    let d = this.durations.get(dkey);
-    if (!d) {
-      d = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
-      this.durations.set(dkey, d);
+    const id = `${route}\0${method}\0${status}`;
+    let s = this.series.get(id);
+    if (!s) {
+      const dkey = `route="${label(route)}",method="${method}"`;
+      let d = this.durations.get(dkey);
+      if (!d) {
+        d = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+        this.durations.set(dkey, d);
+      }
+      s = { count: 0, duration: d };
+      this.series.set(id, s);
+      this.requests.set(`${dkey},status="${status}"`, s);
     }
+    s.count++;
+    const d = s.duration;
     for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) d.buckets[i]!++;
     d.sum += seconds;
     d.count++;
@@ -40,7 +61,7 @@ export class Metrics {
     const out: string[] = [];
     out.push('# HELP tagverse_http_requests_total HTTP requests by route, method and status.');
     out.push('# TYPE tagverse_http_requests_total counter');
-    for (const [k, v] of this.requests) out.push(`tagverse_http_requests_total{${k}} ${v}`);
+    for (const [k, v] of this.requests) out.push(`tagverse_http_requests_total{${k}} ${v.count}`);
     out.push('# HELP tagverse_http_request_duration_seconds Time to answer a request.');
     out.push('# TYPE tagverse_http_request_duration_seconds histogram');
     for (const [k, d] of this.durations) {
