@@ -102,6 +102,8 @@ class AggState {
   cached: { value: RefValue; at: number } | undefined;
   /** Lowest as-of time this state was advanced to (states only move forward). */
   at = Number.NEGATIVE_INFINITY;
+  /** The value may differ from the one the entity's tags last read (rows entered or left the range). */
+  changed = true;
 
   constructor(
     readonly a: Aggregate,
@@ -119,7 +121,15 @@ class AggState {
     this.sum = 0;
     this.cached = undefined;
     this.at = Number.NEGATIVE_INFINITY;
+    this.changed = true;
   }
+}
+
+/** What a tag's value expression reads (entity context): aggregates, tags, the as-of time. */
+interface TagInputs {
+  readonly aggs: readonly string[];
+  readonly tags: readonly string[];
+  readonly asOf: boolean;
 }
 
 class EntityState {
@@ -128,7 +138,17 @@ class EntityState {
   readonly aggs = new Map<string, AggState>();
   /** As-of time of the current values. */
   asOf = Number.NEGATIVE_INFINITY;
+  /** The values as of asOf, while nothing changed since they were computed. */
   values: TagValues | undefined;
+  /**
+   * The values last computed (as of asOf), kept when events arrive: the next read re-evaluates only
+   * the tags whose inputs changed since. Undefined after an invalidation (the next read is full).
+   */
+  base: TagValues | undefined;
+  /** Tags whose value differs from the previous computation, after the last read (undefined: all). */
+  changedTags: readonly string[] | undefined;
+  /** The row-expression reader of this entity's events (see IncrementalEngine.rowEval). */
+  reader: ((x: Expr, r: EventRow) => RefValue) | undefined;
   arrivals = 0;
   /** Earliest event time ever added (events may since have left the buffers). */
   firstSeen = Number.POSITIVE_INFINITY;
@@ -201,7 +221,7 @@ export class IncrementalEngine {
   /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT). */
   private readonly kindOf = new Map<string, { running: boolean; readsT: boolean }>();
   private readonly aggsBySource = new Map<string, Aggregate[]>();
-  private readonly compiledTags: { tag: TagIR; value: Compiled }[];
+  private readonly compiledTags: { tag: TagIR; value: Compiled; inputs: TagInputs }[];
   private readonly compiledRow = new Map<Expr, RowExpr>();
   /** The one environment row expressions are evaluated in (see rowEval). */
   private readonly rowEnv: RowEnv;
@@ -247,7 +267,11 @@ export class IncrementalEngine {
         }
       }
     }
-    this.compiledTags = tags.map((tag) => ({ tag, value: compileClosure(tag.value, program.timezone) }));
+    this.compiledTags = tags.map((tag) => ({
+      tag,
+      value: compileClosure(tag.value, program.timezone),
+      inputs: inputsOf(tag.value),
+    }));
     this.rowEnv = new RowEnv(this.profiles);
   }
 
@@ -341,13 +365,19 @@ export class IncrementalEngine {
       }
       this.invalidate(e);
     }
+    const prevT = e.asOf;
     // Row expressions may read as_of: it is T while the ranges move.
     e.asOf = T;
     for (const a of this.aggregates) this.advance(e, a, T);
     if (this.incrementalAffinity) this.updateContribution(e, T);
     else this.refreshAffinity(T);
     const aggValue = (id: string, field?: string): RefValue => this.aggregateOf(e, id, field, T);
-    const values: TagValues = {};
+    const base = e.base;
+    // Re-evaluate only the tags whose inputs may have changed since `base` was computed: aggregates
+    // whose range changed (events arrived, or entered and left the window as T moved), aggregates
+    // whose value reads T itself (when T moved), affinity lists (they move with the population), the
+    // as-of time, and tags whose value changed (in program order, so inputs come first).
+    const values: TagValues = base ? { ...base } : {};
     const env: ClosureEnv = {
       column: () => {
         throw new Error('event columns are not readable in entity context');
@@ -358,10 +388,53 @@ export class IncrementalEngine {
       agg: aggValue,
       asOf: () => T,
     };
-    for (const { tag, value } of this.compiledTags) values[tag.name] = value(env);
+    if (!base) {
+      for (const { tag, value } of this.compiledTags) values[tag.name] = value(env);
+      e.changedTags = undefined;
+    } else {
+      const moved = T !== prevT;
+      const changed: string[] = [];
+      const changedSet = new Set<string>();
+      for (const { tag, value, inputs } of this.compiledTags) {
+        if (!this.mayChange(e, inputs, moved, changedSet)) continue;
+        const v = value(env);
+        if (!sameValue(v, base[tag.name] ?? null)) {
+          values[tag.name] = v;
+          changed.push(tag.name);
+          changedSet.add(tag.name);
+        }
+      }
+      e.changedTags = changed;
+    }
+    for (const s of e.aggs.values()) s.changed = false;
     e.values = values;
+    e.base = values;
     this.compact(e, T);
     return values;
+  }
+
+  /**
+   * The tags whose value changed in the last computation of an entity's values (undefined: every tag
+   * was computed afresh; the caller must take them all).
+   */
+  changedTags(entity: EntityId): readonly string[] | undefined {
+    return this.entities.get(entity)?.changedTags;
+  }
+
+  /** Whether a tag's inputs may have changed since the entity's base values were computed. */
+  private mayChange(
+    e: EntityState,
+    inputs: TagInputs,
+    moved: boolean,
+    changedTags: ReadonlySet<string>,
+  ): boolean {
+    if (inputs.asOf && moved) return true;
+    for (const id of inputs.aggs) {
+      const s = e.aggs.get(id);
+      if (!s || s.changed || s.a.fn === 'affinity' || (moved && s.readsT)) return true;
+    }
+    for (const t of inputs.tags) if (changedTags.has(t)) return true;
+    return false;
   }
 
   /** Values of every known entity as of T. */
@@ -398,6 +471,7 @@ export class IncrementalEngine {
   private invalidate(e: EntityState): void {
     for (const s of e.aggs.values()) s.reset();
     e.values = undefined;
+    e.base = undefined;
     e.asOf = Number.NEGATIVE_INFINITY;
   }
 
@@ -420,8 +494,9 @@ export class IncrementalEngine {
    * evaluation (the row at hand is a field), so reading a row allocates nothing.
    */
   private rowEval(e: EntityState): (x: Expr, r: EventRow) => RefValue {
+    if (e.reader) return e.reader;
     const env = this.rowEnv;
-    return (x, r) => {
+    e.reader = (x, r) => {
       const b = r as Buffered;
       const c = this.rowExpr(x);
       const cached = b.cache?.[c.slot];
@@ -444,6 +519,7 @@ export class IncrementalEngine {
       }
       return v;
     };
+    return e.reader;
   }
 
   /** Move an aggregate's range of one entity to as-of T. */
@@ -476,6 +552,7 @@ export class IncrementalEngine {
     // A row the filter drops changes nothing computed from the range: the cached value stays.
     if (a.filter && ev(a.filter, r) !== true) return;
     s.cached = undefined;
+    s.changed = true;
     if (!s.running) return;
     s.n += sign;
     if (a.fn === 'count' && a.arg && ev(a.arg, r) !== null) s.nonNull += sign;
@@ -650,6 +727,79 @@ export class IncrementalEngine {
       buffer.splice(0, drop);
     }
   }
+}
+
+/** What a value expression reads: aggregate ids, tag names, whether it reads as_of. */
+function inputsOf(x: Expr): TagInputs {
+  const aggs = new Set<string>();
+  const tags = new Set<string>();
+  let asOf = false;
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'agg':
+        aggs.add(e.id);
+        return;
+      case 'tag':
+        tags.add(e.name);
+        return;
+      case 'as_of':
+        asOf = true;
+        return;
+      case 'neg':
+      case 'not':
+      case 'is_null':
+        visit(e.arg);
+        return;
+      case 'arith':
+      case 'compare':
+      case 'logic':
+        visit(e.left);
+        visit(e.right);
+        return;
+      case 'in':
+        visit(e.arg);
+        e.list.forEach(visit);
+        return;
+      case 'case':
+        for (const w of e.whens) {
+          visit(w.when);
+          visit(w.result);
+        }
+        visit(e.else);
+        return;
+      case 'call':
+        e.args.forEach(visit);
+        return;
+      case 'literal':
+      case 'column':
+      case 'profile':
+        return;
+      default: {
+        const never: never = e;
+        throw new Error(`unknown expression ${(never as Expr).kind}`);
+      }
+    }
+  };
+  visit(x);
+  return { aggs: [...aggs], tags: [...tags], asOf };
+}
+
+/** Whether two tag values are the same (lists and objects compared by content). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka)
+    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 function readsAsOf(x: Expr): boolean {
