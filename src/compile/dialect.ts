@@ -84,6 +84,8 @@ export interface Dialect {
   addSeconds(time: string, seconds: number): string;
   /** Three-valued `a AND b` / `a OR b` (false and null is false, true or null is true). */
   logic(op: 'and' | 'or', a: string, b: string): string;
+  /** `CASE WHEN .. THEN .. ELSE .. END`; a null condition does not match. */
+  caseWhen(whens: readonly { readonly when: string; readonly result: string }[], otherwise: string): string;
   /** `arg [NOT] IN (list)`: null when arg is null. */
   inList(arg: string, list: readonly string[], negated: boolean): string;
   /** A select over a chain of left joins (engines limited to one JOIN per query nest them). */

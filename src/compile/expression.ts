@@ -55,8 +55,11 @@ export function compileExpr(e: Expr, d: Dialect, r: Resolver, timezone: string):
     case 'is_null':
       return `(${c(e.arg)} IS ${e.negated ? 'NOT ' : ''}NULL)`;
     case 'case': {
-      const whens = e.whens.map((w) => `WHEN ${c(w.when)} THEN ${c(w.result)}`).join(' ');
-      return `(CASE ${whens} ELSE ${e.else.kind === 'literal' && e.else.value === null ? d.nullOf(e.type) : c(e.else)} END)`;
+      const otherwise = e.else.kind === 'literal' && e.else.value === null ? d.nullOf(e.type) : c(e.else);
+      return d.caseWhen(
+        e.whens.map((w) => ({ when: c(w.when), result: c(w.result) })),
+        otherwise,
+      );
     }
     case 'call': {
       // An argument of type null (the literal null, or coalesce/case of only nulls) is always NULL;

@@ -73,55 +73,72 @@ export interface SyncResult {
  */
 export async function syncSources(wh: Warehouse, config: ProjectConfig): Promise<SyncResult[]> {
   const c = clusterOf(config);
+  const out: SyncResult[] = [];
+  for (const [name, src] of config.sources) {
+    if (src.kind === 'lookup') continue;
+    if (!(await wh.tableExists('raw', name))) continue;
+    const t0 = Date.now();
+    const rows = await copyToCluster(wh, c, {
+      name,
+      from: qualified('main', name),
+      columns: await wh.columns('main', name),
+      key: src.entityKey,
+      ...(src.kind === 'events' ? { time: src.timestamp.column } : {}),
+    });
+    out.push({ source: name, rows, ms: Date.now() - t0 });
+  }
+  return out;
+}
+
+export interface CopySpec {
+  /** Name of the table on the cluster (`<name>_local` on each node, `<name>` the Distributed table). */
+  readonly name: string;
+  /** DuckDB relation to copy. */
+  readonly from: string;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** The entity key (shard key). */
+  readonly key: string;
+  /** The event time column of an events table. */
+  readonly time?: string;
+}
+
+/** (Re)create a sharded table on the cluster and fill it from a DuckDB relation; returns its rows. */
+export async function copyToCluster(wh: Warehouse, c: ClickHouseConfig, spec: CopySpec): Promise<number> {
   const nodes = nodeClients(c, false);
   const db = ch.ident(c.database);
   await Promise.all(nodes.map((n) => n.exec(`CREATE DATABASE IF NOT EXISTS ${db}`)));
-  const dir = mkdtempSync(path.join(tmpdir(), 'tagverse-ch-'));
-  const out: SyncResult[] = [];
-  try {
-    for (const [name, src] of config.sources) {
-      if (src.kind === 'lookup') continue;
-      if (!(await wh.tableExists('raw', name))) continue;
-      const t0 = Date.now();
-      const key = src.entityKey;
-      const time = src.kind === 'events' ? src.timestamp.column : undefined;
-      const cols = (await wh.columns('main', name)).map((col) => ({
-        name: col.name,
-        ...mapColumn(col.name, col.type),
-      }));
-      // The sort key cannot be Nullable: rows without an entity or a time belong to no entity.
-      const sortKey = [key, ...(time ? [time] : [])];
-      const ddl = cols
-        .map(
-          (col) => `${ch.ident(col.name)} ${sortKey.includes(col.name) ? col.type : `Nullable(${col.type})`}`,
-        )
-        .join(', ');
-      const local = `${db}.${ch.ident(`${name}_local`)}`;
-      const dist = `${db}.${ch.ident(name)}`;
-      for (const n of nodes) {
-        await n.exec(`DROP TABLE IF EXISTS ${dist}`);
-        await n.exec(`DROP TABLE IF EXISTS ${local}`);
-        await n.exec(
-          `CREATE TABLE ${local} (${ddl}) ENGINE = MergeTree() ORDER BY (${sortKey.map((k) => ch.ident(k)).join(', ')})`,
-        );
-        await n.exec(
-          `CREATE TABLE ${dist} AS ${local} ENGINE = Distributed(${ch.ident(c.cluster)}, ${db}, ${ch.ident(`${name}_local`)}, cityHash64(${ch.ident(key)}))`,
-        );
-      }
-      const file = path.join(dir, `${name}.ndjson`);
-      const notNull = sortKey.map((k) => `${ident(k)} IS NOT NULL`).join(' AND ');
-      await wh.run(
-        `COPY (SELECT ${cols.map((col) => `${col.export} AS ${ident(col.name)}`).join(', ')} FROM ${qualified('main', name)} WHERE ${notNull}) TO ${str(file)} (FORMAT JSON)`,
+  const cols = spec.columns.map((col) => ({ name: col.name, ...mapColumn(col.name, col.type) }));
+  // The sort key cannot be Nullable: rows without an entity or a time belong to no entity.
+  const sortKey = [spec.key, ...(spec.time ? [spec.time] : [])];
+  const ddl = cols
+    .map((col) => `${ch.ident(col.name)} ${sortKey.includes(col.name) ? col.type : `Nullable(${col.type})`}`)
+    .join(', ');
+  const local = `${db}.${ch.ident(`${spec.name}_local`)}`;
+  const dist = `${db}.${ch.ident(spec.name)}`;
+  await Promise.all(
+    nodes.map(async (n) => {
+      await n.exec(`DROP TABLE IF EXISTS ${dist}`);
+      await n.exec(`DROP TABLE IF EXISTS ${local}`);
+      await n.exec(
+        `CREATE TABLE ${local} (${ddl}) ENGINE = MergeTree() ORDER BY (${sortKey.map((k) => ch.ident(k)).join(', ')})`,
       );
-      await nodes[0]!.insertFile(dist, file);
-      rmSync(file, { force: true });
-      const rows = (await nodes[0]!.rows<{ n: number }>(`SELECT toFloat64(count()) AS n FROM ${dist}`))[0]!.n;
-      out.push({ source: name, rows, ms: Date.now() - t0 });
-    }
+      await n.exec(
+        `CREATE TABLE ${dist} AS ${local} ENGINE = Distributed(${ch.ident(c.cluster)}, ${db}, ${ch.ident(`${spec.name}_local`)}, cityHash64(${ch.ident(spec.key)}))`,
+      );
+    }),
+  );
+  const dir = mkdtempSync(path.join(tmpdir(), 'tagverse-ch-'));
+  try {
+    const file = path.join(dir, `${spec.name}.ndjson`);
+    const notNull = sortKey.map((k) => `${ident(k)} IS NOT NULL`).join(' AND ');
+    await wh.run(
+      `COPY (SELECT ${cols.map((col) => `${col.export} AS ${ident(col.name)}`).join(', ')} FROM ${spec.from} WHERE ${notNull}) TO ${str(file)} (FORMAT JSON)`,
+    );
+    await nodes[0]!.insertFile(dist, file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return out;
+  return (await nodes[0]!.rows<{ n: number }>(`SELECT toFloat64(count()) AS n FROM ${dist}`))[0]!.n;
 }
 
 /** DuckDB expression turning a JSON column pulled from ClickHouse back into the value type's column. */
@@ -162,14 +179,32 @@ export async function runPlanOnCluster(
   asOfMicros: number,
   onProgress?: (p: { step: string; index: number; total: number }) => void,
 ): Promise<{ plan: BuildPlan; steps: ClusterStep[] }> {
-  const c = clusterOf(config);
+  return computeOnCluster(wh, clusterOf(config), program, tags, asOfMicros, {
+    integerIds: config.entity.idType === 'integer',
+    ...(onProgress ? { onProgress } : {}),
+  });
+}
+
+/** runPlanOnCluster for any cluster and program (the differential tests call it directly). */
+export async function computeOnCluster(
+  wh: Warehouse,
+  c: ClickHouseConfig,
+  program: TagProgram,
+  tags: readonly TagIR[],
+  asOfMicros: number,
+  opts: {
+    readonly integerIds?: boolean;
+    readonly onProgress?: (p: { step: string; index: number; total: number }) => void;
+  } = {},
+): Promise<{ plan: BuildPlan; steps: ClusterStep[] }> {
+  const onProgress = opts.onProgress;
   const nodes = nodeClients(c);
   const prefix = `_tv_${randomBytes(4).toString('hex')}_`;
   const plan = planBuild(program, tags, asOfMicros, {
     dialect: ch,
     sourceTable: (s) => `${ch.ident(c.database)}.${ch.ident(`${s}_local`)}`,
     populationTable: (s) => `${ch.ident(c.database)}.${ch.ident(s)}`,
-    entityType: config.entity.idType === 'integer' ? 'Int64' : 'String',
+    entityType: opts.integerIds ? 'Int64' : 'String',
     prefix,
   });
   const steps: ClusterStep[] = [];
@@ -197,10 +232,9 @@ export async function runPlanOnCluster(
     const output = '_tv_values';
     const columns = [ENTITY, ...plan.tags.map((x) => x.name as string)];
     const jsonColumns = `{${columns.map((name) => `${str(name)}: 'JSON'`).join(', ')}}`;
-    const entity =
-      config.entity.idType === 'integer'
-        ? `CAST(${ident(ENTITY)} AS BIGINT)`
-        : `CAST(${ident(ENTITY)} ->> '$' AS VARCHAR)`;
+    const entity = opts.integerIds
+      ? `CAST(${ident(ENTITY)} AS BIGINT)`
+      : `CAST(${ident(ENTITY)} ->> '$' AS VARCHAR)`;
     const select = [
       `${entity} AS ${ident(ENTITY)}`,
       ...plan.tags.map((x) => `${fromClickHouse(ident(x.name), x.value.type)} AS ${ident(x.name)}`),

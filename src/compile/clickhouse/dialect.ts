@@ -142,8 +142,16 @@ export const clickhouseDialect: Dialect = {
   },
   addSeconds: (t, seconds) => `(${t} + toInt64(${Math.round(seconds * 1e6)}))`,
   logic: (op, a, b) => dec(`${op === 'and' ? 'least' : 'greatest'}(${enc(a)}, ${enc(b)})`),
-  inList: (arg, list, negated) =>
-    `if(isNull(${arg}), NULL, ${arg} ${negated ? 'NOT IN' : 'IN'} (${list.join(', ')}))`,
+  // A Nullable condition would make the result Nullable, which a list cannot be: null is no match.
+  caseWhen: (whens, otherwise) =>
+    `(CASE ${whens.map((w) => `WHEN ifNull(${w.when}, 0) THEN ${w.result}`).join(' ')} ELSE ${otherwise} END)`,
+  inList(arg, list, negated) {
+    // IN needs constants; otherwise `x in (a, b)` is the three-valued `x = a or x = b`, its meaning.
+    const constant = list.every((x) => literalText(x) !== undefined || /^\(?-?[\d.e+]+\)?$/.test(x));
+    if (constant) return `if(isNull(${arg}), NULL, ${arg} ${negated ? 'NOT IN' : 'IN'} (${list.join(', ')}))`;
+    const any = list.map((x) => `(${arg} = ${x})`).reduce((a, b) => clickhouseDialect.logic('or', a, b));
+    return negated ? `(NOT ${any})` : any;
+  },
   call(fn, args, types, timezone) {
     const a = args;
     const local = (n: number) => localUs(a[0]!, tzOf(a, n, timezone));
@@ -229,7 +237,9 @@ export const clickhouseDialect: Dialect = {
   aggregate(a: AggregateSql) {
     const cond = (extra?: string) => {
       const conds = [extra, a.condition].filter((c): c is string => c !== undefined);
-      return conds.length === 0 ? '1' : conds.map((c) => `(${c})`).join(' AND ');
+      // A literal NULL in a condition has ClickHouse type Nullable(Nothing): give it a type.
+      const typed = (c: string) => (/\bNULL\b/.test(c) ? `CAST((${c}) AS Nullable(UInt8))` : `(${c})`);
+      return conds.length === 0 ? '1' : conds.map(typed).join(' AND ');
     };
     const valued = cond(`isNotNull(${a.arg})`);
     // An aggregate over no (non-null) rows is NULL, not ClickHouse's 0 or nan.

@@ -85,6 +85,8 @@ export const duckdbDialect: Dialect = {
   modulo: (a, b) => `(CAST(${a} AS DOUBLE) % NULLIF(CAST(${b} AS DOUBLE), 0))`,
   addSeconds: (t, seconds) => `(${t} + to_microseconds(CAST(${Math.round(seconds * 1e6)} AS BIGINT)))`,
   logic: (op, a, b) => `(${a} ${op.toUpperCase()} ${b})`,
+  caseWhen: (whens, otherwise) =>
+    `(CASE ${whens.map((w) => `WHEN ${w.when} THEN ${w.result}`).join(' ')} ELSE ${otherwise} END)`,
   inList: (arg, list, negated) => `(${arg} ${negated ? 'NOT IN' : 'IN'} (${list.join(', ')}))`,
   leftJoinSelect(q: JoinSelect) {
     const cols = q.columns.map(
