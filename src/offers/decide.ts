@@ -25,7 +25,7 @@ import { SegmentError } from '../segments/segment.js';
 import { type Problem, ProjectError, TagverseError } from '../util/problems.js';
 import type { Offer } from './definition.js';
 import type { OfferLedger } from './ledger.js';
-import { distanceKm, type Places } from './places.js';
+import { NearestIndex, type Places } from './places.js';
 
 export interface DecideContext {
   /** ISO time of the moment (default: now); local rules read it in `timezone` (default: project's). */
@@ -76,6 +76,8 @@ interface PreparedOffer {
   readonly offer: Offer;
   /** Indices into places of the target places (undefined: the offer has no place target). */
   readonly places?: Uint32Array;
+  /** The target places by latitude, for the nearest one to a location. */
+  readonly nearest?: NearestIndex;
   readonly targetItems: ReadonlySet<string>;
 }
 
@@ -194,7 +196,8 @@ export class OfferEngine {
         if (match.some(([col, vs]) => !vs.has(col?.[i] ?? ''))) continue;
         idx.push(i);
       }
-      return { offer, targetItems, places: Uint32Array.from(idx) };
+      const places = Uint32Array.from(idx);
+      return { offer, targetItems, places, nearest: new NearestIndex(p, places) };
     });
   }
 
@@ -293,8 +296,9 @@ export class OfferEngine {
     const places = this.opts.places;
     const cityCol = places?.columns.get('city');
     const recsCache = new Map<string, Map<string, number>>();
+    const eligibility = new Map<string, boolean>();
     const ranked: { d: DecidedOffer; cost: number; score: number }[] = [];
-    for (const { offer, places: targets, targetItems } of this.offers) {
+    for (const { offer, places: targets, nearest, targetItems } of this.offers) {
       const o = offer.input;
       // Hard rules, cheapest first.
       if (offer.validFromMs !== undefined && atMs < offer.validFromMs) continue;
@@ -328,17 +332,10 @@ export class OfferEngine {
       let place: DecidedOffer['place'];
       if (targets && places) {
         if (point) {
-          let best = -1;
-          let bestKm = Number.POSITIVE_INFINITY;
-          for (const p of targets) {
-            const km = distanceKm(point.lat, point.lon, places.lat[p]!, places.lon[p]!);
-            if (km < bestKm) {
-              bestKm = km;
-              best = p;
-            }
-          }
-          if (best < 0) continue;
-          if (c?.max_distance_km !== undefined && bestKm > c.max_distance_km) continue;
+          const found = nearest!.nearest(point.lat, point.lon, c?.max_distance_km);
+          if (!found) continue;
+          const best = found.place;
+          const bestKm = found.km;
           nearby = 1 / (1 + bestKm);
           const pc = cityCol?.[best];
           place = {
@@ -360,8 +357,15 @@ export class OfferEngine {
           reasons.push(`in ${city}`);
         } else if (c?.max_distance_km !== undefined) continue;
       } else if (c?.max_distance_km !== undefined && !point) continue;
-      if (o.eligibility !== undefined && !entityMatches(this.opts.config, store, ordinal, o.eligibility))
-        continue;
+      if (o.eligibility !== undefined) {
+        // Offers often share an eligibility expression: evaluate each text once per decision.
+        let ok = eligibility.get(o.eligibility);
+        if (ok === undefined) {
+          ok = entityMatches(this.opts.config, store, ordinal, o.eligibility);
+          eligibility.set(o.eligibility, ok);
+        }
+        if (!ok) continue;
+      }
 
       // Signals.
       const s = o.signals;

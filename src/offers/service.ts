@@ -1,6 +1,7 @@
 /**
  * What the server (and the CLI) act with: the project's trained recommenders and its offer engine,
- * loaded on first use and reloaded when their files change (recommender model files, offers/*.yaml).
+ * loaded on first use and reloaded when their files change (recommender model files, offers/*.yaml;
+ * looked at no more than once a second, `recheckMs`).
  * Reading places needs the warehouse once per catalog load; the caller passes how to get at it (the
  * API's warehouse gate serialises it with other warehouse reads).
  */
@@ -24,6 +25,12 @@ export interface ActionServiceOptions {
   readonly now?: () => number;
   /** The ledger (default: .tagverse/offers/ledger.jsonl). */
   readonly ledger?: OfferLedger;
+  /**
+   * How often to look at offers/*.yaml and the recommenders' model files for changes, in ms (default
+   * 1000; 0: on every use). Looking is a directory listing and a stat per file, too much for every
+   * decision at thousands per second.
+   */
+  readonly recheckMs?: number;
 }
 
 function mtime(file: string): number {
@@ -35,10 +42,12 @@ function mtime(file: string): number {
 }
 
 export class ActionService {
-  private readonly recs = new Map<string, { at: number; r: Recommender }>();
+  private readonly recs = new Map<string, { at: number; r: Recommender; checkedAt: number }>();
   private engine?: { key: string; engine: OfferEngine };
   private loading?: Promise<OfferEngine>;
   private ledgerValue?: OfferLedger;
+  /** When the offers' files were last looked at (epoch ms, the clock of `recheckMs`). */
+  private offersCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly config: ProjectConfig,
@@ -58,12 +67,21 @@ export class ActionService {
       if (recs.length !== 1) return loadRecommender(this.config, undefined); // throws the right error
       n = recs[0]!.input.name;
     }
-    const at = mtime(recsPath(this.config, n));
     const cached = this.recs.get(n);
-    if (cached && cached.at === at) return cached.r;
+    const now = Date.now();
+    if (cached && now - cached.checkedAt < this.recheckMs) return cached.r;
+    const at = mtime(recsPath(this.config, n));
+    if (cached && cached.at === at) {
+      cached.checkedAt = now;
+      return cached.r;
+    }
     const r = loadRecommender(this.config, n);
-    this.recs.set(n, { at, r });
+    this.recs.set(n, { at, r, checkedAt: now });
     return r;
+  }
+
+  private get recheckMs(): number {
+    return this.opts.recheckMs ?? 1000;
   }
 
   private offersKey(): string {
@@ -78,8 +96,13 @@ export class ActionService {
 
   /** The offer engine for the current offers/*.yaml (places read from the warehouse on load). */
   async offers(): Promise<OfferEngine> {
+    const now = Date.now();
+    if (this.engine && now - this.offersCheckedAt < this.recheckMs) return this.engine.engine;
     const key = this.offersKey();
-    if (this.engine?.key === key) return this.engine.engine;
+    if (this.engine?.key === key) {
+      this.offersCheckedAt = now;
+      return this.engine.engine;
+    }
     if (this.loading) return this.loading;
     this.loading = this.load(key).finally(() => {
       this.loading = undefined;
@@ -127,6 +150,7 @@ export class ActionService {
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
     this.engine = { key, engine };
+    this.offersCheckedAt = Date.now();
     return engine;
   }
 }

@@ -20,6 +20,7 @@ import { type CompareOp, type Expr, forEachNode } from '../lang/ir.js';
 import { Bitmap, type Bitmap as BitmapT } from '../online/bitmap.js';
 import {
   type Column,
+  lowerBound,
   type NumberColumn,
   numberRange,
   type RangeOp,
@@ -55,6 +56,12 @@ export interface Evaluation {
 interface Tri {
   t(): BitmapT;
   f(): BitmapT;
+  /**
+   * A numeric comparison with a constant can also answer "which of these candidates are in my
+   * true-set" by reading the values of the candidates only, and say how big its true-set is without
+   * building it: an `and` uses that when the other terms leave fewer candidates than the range holds.
+   */
+  readonly range?: { count(): number; within(candidates: BitmapT): BitmapT };
 }
 
 function lazy(fn: () => BitmapT): () => BitmapT {
@@ -161,17 +168,13 @@ class Planner {
         return { t: a.f, f: a.t };
       }
       case 'logic': {
+        if (e.op === 'and') return this.and(e);
         const a = this.bool(e.left);
         const b = this.bool(e.right);
-        return e.op === 'and'
-          ? tri(
-              () => Bitmap.and(a.t(), b.t()),
-              () => Bitmap.or(a.f(), b.f()),
-            )
-          : tri(
-              () => Bitmap.or(a.t(), b.t()),
-              () => Bitmap.and(a.f(), b.f()),
-            );
+        return tri(
+          () => Bitmap.or(a.t(), b.t()),
+          () => Bitmap.and(a.f(), b.f()),
+        );
       }
       case 'compare':
         return this.compare(e) ?? this.fallback(e);
@@ -198,6 +201,42 @@ class Planner {
     }
   }
 
+  /**
+   * `a and b and ...` as one chain: the true-set is the intersection of the terms' true-sets, the
+   * smallest first; a numeric range whose true-set is bigger than the candidates left so far filters
+   * those candidates by value instead of being built (a range over half the entities costs as much as
+   * half the entities; 20,000 candidates cost 20,000 reads).
+   */
+  private and(e: Extract<Expr, { kind: 'logic' }>): Tri {
+    const terms: Tri[] = [];
+    const flatten = (x: Expr) => {
+      if (x.kind === 'logic' && x.op === 'and' && hasColumnRef(x)) {
+        flatten(x.left);
+        flatten(x.right);
+      } else terms.push(this.bool(x));
+    };
+    flatten(e);
+    return tri(
+      () => {
+        const sets = terms.filter((x) => !x.range).map((x) => x.t());
+        const ranges = terms
+          .filter((x) => x.range)
+          .map((x) => ({ x, count: x.range!.count() }))
+          .sort((p, q) => p.count - q.count);
+        sets.sort((p, q) => p.size - q.size);
+        let cur = sets[0];
+        for (let i = 1; i < sets.length; i++) cur = Bitmap.and(cur!, sets[i]!);
+        for (const { x, count } of ranges) {
+          if (cur === undefined) cur = x.t();
+          else if (cur.size < count) cur = x.range!.within(cur);
+          else cur = Bitmap.and(cur, x.t());
+        }
+        return cur!;
+      },
+      () => Bitmap.orMany(terms.map((x) => x.f())),
+    );
+  }
+
   private compare(e: Extract<Expr, { kind: 'compare' }>): Tri | undefined {
     let colExpr = e.left;
     let constExpr = e.right;
@@ -213,7 +252,9 @@ class Planner {
     if (v === null) return this.fromConstant(null);
     const t = this.compareSet(col, op, v);
     if (!t) return undefined;
-    return tri(t, () => Bitmap.andNot(this.nonNull(col), t()));
+    const sets = tri(t, () => Bitmap.andNot(this.nonNull(col), t()));
+    if (col.kind !== 'number' || typeof v !== 'number') return sets;
+    return { ...sets, range: numberRangeFilter(col, op as RangeOp, v) };
   }
 
   private inList(e: Extract<Expr, { kind: 'in' }>): Tri | undefined {
@@ -255,6 +296,54 @@ class Planner {
     this.fallbacks.push(fb);
     return { t: () => fb.t, f: () => fb.f };
   }
+}
+
+/** Size of a numeric column's true-set for `op c` (from the sorted index) and a filter by value. */
+export function numberRangeFilter(col: NumberColumn, op: RangeOp, c: number): NonNullable<Tri['range']> {
+  const values = col.values;
+  const test: (v: number) => boolean =
+    op === '<'
+      ? (v) => v < c
+      : op === '<='
+        ? (v) => v <= c
+        : op === '>'
+          ? (v) => v > c
+          : op === '>='
+            ? (v) => v >= c
+            : op === '='
+              ? (v) => v === c
+              : (v) => v !== c && !Number.isNaN(v); // null (NaN) is never in a true-set
+  return {
+    count: () => {
+      const n = col.sorted.length;
+      const eq = () => lowerBound(col, c, true) - lowerBound(col, c, false);
+      switch (op) {
+        case '>':
+          return n - lowerBound(col, c, true);
+        case '>=':
+          return n - lowerBound(col, c, false);
+        case '<':
+          return lowerBound(col, c, false);
+        case '<=':
+          return lowerBound(col, c, true);
+        case '=':
+          return eq();
+        case '!=':
+          return n - eq();
+      }
+    },
+    within: (candidates) => {
+      const ords = candidates.toUint32Array();
+      let k = 0;
+      for (let i = 0; i < ords.length; i++) {
+        const o = ords[i]!;
+        if (test(values[o]!)) ords[k++] = o;
+      }
+      const out = new Bitmap();
+      out.addMany(ords.subarray(0, k));
+      return out;
+    },
+  };
 }
 
 function constantScope(store: TagStore): Scope {

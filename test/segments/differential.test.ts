@@ -99,6 +99,12 @@ const INDEXED = [
   "signup < date('2024-06-01')",
   '(dormant or big_spender) is null',
   'spend_90d > 100 * 5',
+  // and-chains whose ranges filter the few candidates the other terms leave (edges at equal values)
+  'vip_big and txn_count > 10',
+  'vip and age = 40',
+  "region = 'Seoul' and vip and age != 40",
+  'vip and txn_count <= 10 and age >= 40 and not dormant',
+  'big_spender and txn_count < 12 and last_seen >= as_of - 30d',
   'true',
   'false',
 ];
