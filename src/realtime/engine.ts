@@ -55,16 +55,25 @@ interface RowExpr {
 
 const DAY_US = 86_400_000_000;
 
-function bounds(w: Window, T: number): { lo: number; hi: number } {
+/** A window's lower bound at as-of T (rows with time > lo are inside); no allocation on the hot path. */
+function lowerBound(w: Window, T: number): number {
   switch (w.kind) {
     case 'ever':
-      return { lo: Number.NEGATIVE_INFINITY, hi: T };
+      return Number.NEGATIVE_INFINITY;
     case 'last':
-      return { lo: T - w.seconds * 1e6, hi: T };
+      return T - w.seconds * 1e6;
     case 'between':
-      return { lo: T - w.fromSeconds * 1e6, hi: T - w.toSeconds * 1e6 };
+      return T - w.fromSeconds * 1e6;
   }
 }
+
+/** A window's upper bound at as-of T (rows with time <= hi are inside). */
+function upperBound(w: Window, T: number): number {
+  return w.kind === 'between' ? T - w.toSeconds * 1e6 : T;
+}
+
+const NO_AGGREGATES: readonly Aggregate[] = [];
+const NO_ROWS: readonly Buffered[] = [];
 
 function compareRows(a: EventRow, b: EventRow): number {
   return a.time - b.time || a.fileId - b.fileId || a.row - b.row;
@@ -221,6 +230,8 @@ export class IncrementalEngine {
   /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT). */
   private readonly kindOf = new Map<string, { running: boolean; readsT: boolean }>();
   private readonly aggsBySource = new Map<string, Aggregate[]>();
+  /** The affinity aggregates of each source (their populations change with its events). */
+  private readonly affinityBySource = new Map<string, Aggregate[]>();
   private readonly compiledTags: { tag: TagIR; value: Compiled; inputs: TagInputs }[];
   private readonly compiledRow = new Map<Expr, RowExpr>();
   /** The one environment row expressions are evaluated in (see rowEval). */
@@ -254,6 +265,7 @@ export class IncrementalEngine {
             : (a.window.kind === 'last' ? a.window.seconds : a.window.fromSeconds) * 1e6;
         this.lookback.set(a.source, Math.max(this.lookback.get(a.source) ?? 0, reach));
         if (a.fn === 'affinity') {
+          this.affinityBySource.set(a.source, [...(this.affinityBySource.get(a.source) ?? []), a]);
           this.affinity.set(a.id, {
             a,
             stats: new Map(),
@@ -326,25 +338,26 @@ export class IncrementalEngine {
     // Usually the newest event: append. Otherwise insert in order and rebuild this source's ranges.
     const last = buffer[buffer.length - 1];
     e.firstSeen = Math.min(e.firstSeen, rec.time);
+    const aggs = this.aggsBySource.get(ev.source) ?? NO_AGGREGATES;
     if (!last || compareRows(last, rec) <= 0) {
       buffer.push(rec);
       const index = buffer.length - 1;
-      for (const a of this.aggsBySource.get(ev.source) ?? []) {
+      for (const a of aggs) {
         const s = e.aggs.get(a.id);
         // Only a range that reached the end of the buffer can grow: the new event is the newest.
-        if (!s || s.end !== index || rec.time > bounds(a.window, s.at).hi) continue;
+        if (!s || s.end !== index || rec.time > upperBound(a.window, s.at)) continue;
         s.end++;
-        if (rec.time > bounds(a.window, s.at).lo) this.count(s, rec, e, +1);
+        if (rec.time > lowerBound(a.window, s.at)) this.count(s, rec, e, +1);
         else s.start++;
       }
     } else {
       let i = buffer.length;
       while (i > 0 && compareRows(buffer[i - 1]!, rec) > 0) i--;
       buffer.splice(i, 0, rec);
-      for (const a of this.aggsBySource.get(ev.source) ?? []) e.aggs.get(a.id)?.reset();
+      for (const a of aggs) e.aggs.get(a.id)?.reset();
     }
-    for (const a of this.aggsBySource.get(ev.source) ?? [])
-      if (a.fn === 'affinity') this.affinity.get(a.id)!.dirty = true;
+    for (const a of this.affinityBySource.get(ev.source) ?? NO_AGGREGATES)
+      this.affinity.get(a.id)!.dirty = true;
     e.values = undefined;
     return ev.entity;
   }
@@ -531,8 +544,9 @@ export class IncrementalEngine {
       e.aggs.set(a.id, s);
     }
     if (T < s.at) s.reset();
-    const buffer = e.buffers.get(a.source) ?? [];
-    const { lo, hi } = bounds(a.window, T);
+    const buffer = e.buffers.get(a.source) ?? NO_ROWS;
+    const lo = lowerBound(a.window, T);
+    const hi = upperBound(a.window, T);
     // The range is [start, end): start = first row with time > lo, end = first row with time > hi.
     // A row is counted exactly while start <= index < end.
     while (s.end < buffer.length && buffer[s.end]!.time <= hi) {

@@ -536,6 +536,7 @@ export class RealtimeRuntime {
     try {
       this.addSweep();
       const T = this.clockT();
+      const evaluatedFor = this.holder.current;
       const sliceMs = 8;
       const started = performance.now();
       const ids: EntityId[] = [];
@@ -543,18 +544,22 @@ export class RealtimeRuntime {
       for (const e of this.dirty) {
         this.dirty.delete(e);
         const values = this.engine.valuesAt(e, T);
+        // An entity already served needs only the tags whose value changed (the store holds the rest).
+        const changed = this.served.has(e) ? this.engine.changedTags(e) : undefined;
+        const tags: Record<string, unknown> = changed === undefined ? values : {};
+        if (changed !== undefined) for (const name of changed) tags[name] = values[name];
         const profiles = this.profileChanges.get(e);
         this.profileChanges.delete(e);
         ids.push(e);
         updates.push({
           id: String(e),
-          tags: values as Record<string, never>,
+          tags: tags as Record<string, never>,
           ...(profiles ? { profiles: profiles as Record<string, never> } : {}),
           asOf: T,
         });
         if (performance.now() - started > sliceMs) break;
       }
-      if (updates.length > 0) await this.apply(ids, updates, T);
+      if (updates.length > 0) await this.apply(ids, updates, T, evaluatedFor);
     } catch (e) {
       this.log(`real time: evaluation failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
@@ -562,7 +567,12 @@ export class RealtimeRuntime {
     this.scheduleCommit(this.dirty.size > 0 ? 1 : this.config.realtime.commitIntervalMs);
   }
 
-  private async apply(ids: readonly EntityId[], updates: readonly EntityUpdate[], T: number): Promise<void> {
+  private async apply(
+    ids: readonly EntityId[],
+    updates: readonly EntityUpdate[],
+    T: number,
+    evaluatedFor: TagStore,
+  ): Promise<void> {
     const events = new Map<string, BatchEvent[]>();
     for (const e of ids) {
       const list = this.batchEvents.get(e);
@@ -572,13 +582,28 @@ export class RealtimeRuntime {
       }
     }
     const keys = updates.map((u) => u.id);
-    await this.holder.mutate((store) => {
-      const before = this.triggers?.snapshot(store, keys, T);
-      applyUpdates(store, updates);
-      if (this.triggers && before) this.triggers.afterBatch(store, keys, before, T, events);
-    });
+    let swapped = false;
+    try {
+      await this.holder.mutate((store) => {
+        swapped = store !== evaluatedFor;
+        const before = this.triggers?.snapshot(store, keys, T);
+        applyUpdates(store, updates);
+        if (this.triggers && before) this.triggers.afterBatch(store, keys, before, T, events);
+      });
+    } catch (e) {
+      // The store may lack some of these values: the next evaluation of each sends them all.
+      for (const id of ids) this.served.delete(id);
+      throw e;
+    }
     const now = this.wallMs();
     for (const e of ids) {
+      if (swapped) {
+        // A reload swapped the store in between: it got newer values than these from onSwap, and
+        // these may have overwritten some of them. Evaluate again soon and send every tag.
+        this.served.delete(e);
+        this.dirty.add(e);
+        continue;
+      }
       this.served.add(e);
       const since = this.dirtySince.get(e);
       if (since !== undefined && !this.dirty.has(e)) {
