@@ -1,0 +1,172 @@
+/**
+ * The server and the HTTP load of the serving benchmarks (serve, recs). `startServeChild` runs
+ * `tagverse serve` from the sources in its own process. The load runs in a third process: autocannon in the
+ * benchmark's process would share its event loop and heap (a loaded 1M-entity store, collected by the
+ * same GC) with the client, and the client's pauses would show up as server latency.
+ *
+ * `runLoad` spawns this file; the child runs autocannon at a fixed overall rate and prints the
+ * result. Requests are generated in the child from a seed: `profile` (GET /v1/profiles/{random id})
+ * or `decide` (POST /v1/decide for a random entity near one of the card world's cities). The server's
+ * CPU time over the measured run (from /proc, Linux) gives the CPU cost per request, which a shared,
+ * loaded machine distorts far less than wall-clock latency.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type autocannon from 'autocannon';
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly key: string;
+  readonly mode: 'profile' | 'decide';
+  /** Entities E0000000..E{n-1}. */
+  readonly entities: number;
+  readonly rate: number;
+  readonly connections: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** The server's pid, to measure its CPU time over the run. */
+  readonly serverPid?: number;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly achievedRate: number;
+  readonly latencyMs: { p50: number; p90: number; p99: number; max: number };
+  readonly non2xx: number;
+  readonly errors: number;
+  /** Server CPU (user + system) per request over the measured run, µs (undefined off Linux). */
+  readonly serverCpuUsPerRequest?: number;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Run the load in a child process and return its figures. */
+export function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'load-generator.ts')], {
+    env: { ...process.env, TAGVERSE_LOAD: JSON.stringify(opts) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
+      else resolve(JSON.parse(out) as LoadResult);
+    });
+  });
+}
+
+/** `tagverse serve` in its own process, from the sources; resolves with its URL once it listens. */
+export function startServeChild(
+  dir: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const main = path.join(here, '..', 'src', 'cli', 'main.ts');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', main, 'serve', '--project', dir, '--port', '0', '--no-watch'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /at (http:\/\/\S+)/.exec(err);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`tagverse serve exited with ${code}: ${err}`)));
+  });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+const CITIES: [number, number][] = [
+  [37.5665, 126.978],
+  [35.1796, 129.0756],
+  [37.4563, 126.7052],
+  [35.8714, 128.6014],
+  [36.3504, 127.3845],
+  [35.1595, 126.8526],
+  [37.2636, 127.0286],
+  [35.5384, 129.3114],
+];
+
+async function main(opts: LoadOptions): Promise<void> {
+  const { default: autocannon } = await import('autocannon');
+  let seed = 4242;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const id = (i: number) => `E${String(i).padStart(7, '0')}`;
+  const headers: Record<string, string> = { authorization: `Bearer ${opts.key}` };
+  let requests: autocannon.Request[];
+  if (opts.mode === 'profile') {
+    requests = [
+      { setupRequest: (req) => ({ ...req, path: `/v1/profiles/${id(Math.floor(rnd() * opts.entities))}` }) },
+    ];
+  } else {
+    headers['content-type'] = 'application/json';
+    const body = () => {
+      const i = Math.floor(rnd() * opts.entities);
+      const c = CITIES[i % CITIES.length]!;
+      return JSON.stringify({
+        entityId: id(i),
+        context: {
+          time: '2025-07-02T12:30:00+09:00',
+          channel: 'app',
+          location: { lat: c[0] + (rnd() - 0.5) / 20, lon: c[1] + (rnd() - 0.5) / 20 },
+        },
+        limit: 3,
+      });
+    };
+    requests = [{ method: 'POST', path: '/v1/decide', setupRequest: (req) => ({ ...req, body: body() }) }];
+  }
+  const run = (duration: number) =>
+    autocannon({
+      url: opts.url,
+      connections: opts.connections,
+      overallRate: opts.rate,
+      duration,
+      headers,
+      requests,
+    });
+  await run(opts.warmupSeconds);
+  const cpu0 = opts.serverPid !== undefined ? processCpuSeconds(opts.serverPid) : undefined;
+  const r = await run(opts.seconds);
+  const cpu1 = opts.serverPid !== undefined ? processCpuSeconds(opts.serverPid) : undefined;
+  const total = r.requests.total;
+  const result: LoadResult = {
+    requests: total,
+    achievedRate: Math.round(r.requests.average * 10) / 10,
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    non2xx: r.non2xx,
+    errors: r.errors,
+    ...(cpu0 !== undefined && cpu1 !== undefined && total > 0
+      ? { serverCpuUsPerRequest: Math.round(((cpu1 - cpu0) * 1e6) / total) }
+      : {}),
+  };
+  process.stdout.write(JSON.stringify(result));
+}
+
+const load = process.env.TAGVERSE_LOAD;
+if (load && process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(JSON.parse(load) as LoadOptions);
+}
