@@ -230,15 +230,25 @@ export class TagStore {
         if (!f) throw new TagverseError('profile.unknown_tag', `unknown tag '${name}'`);
         add(f);
       }
+    } else if (sel.category === undefined) {
+      // The whole profile: the categories laid out once per store (see groups), empty ones included.
+      for (const g of this.groups) {
+        const fields = g.fields;
+        const list: ProfileValue[] = new Array(fields.length);
+        for (let i = 0; i < fields.length; i++) {
+          const f = fields[i]!;
+          list[i] = { name: f.name, title: f.title, type: f.type, value: jsonValue(f.col, ord) };
+        }
+        categories[g.category] = list;
+      }
     } else {
-      if (sel.category === undefined) for (const c of this.categories) categories[c] = [];
-      else if (!this.categories.includes(sel.category)) {
+      if (!this.categories.includes(sel.category)) {
         throw new TagverseError(
           'profile.unknown_category',
           `unknown category '${sel.category}' (categories: ${this.categories.join(', ')})`,
         );
       } else categories[sel.category] = [];
-      for (const f of this.fields) if (sel.category === undefined || f.category === sel.category) add(f);
+      for (const f of this.fields) if (f.category === sel.category) add(f);
     }
     return { entityId: id, asOf, source: 'current', buildId: this.info.buildId, categories };
   }

@@ -49,6 +49,10 @@ describe('the online store', () => {
     for (const id of store.ids) {
       const row = rows.get(id)!;
       const p = store.profile(id);
+      // Every tag once, under its category, the categories in the store's order.
+      expect(Object.keys(p.categories)).toEqual([...store.categories]);
+      const names = Object.values(p.categories).flatMap((list) => list.map((t) => t.name));
+      expect(names.sort()).toEqual(store.program.tags.map((t) => t.name as string).sort());
       for (const list of Object.values(p.categories)) {
         for (const t of list) {
           const expected = row[t.name] ?? null;
