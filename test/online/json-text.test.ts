@@ -63,10 +63,14 @@ describe('numberText is JSON.stringify for numbers', () => {
 describe('isoFromMicros is Date#toISOString', () => {
   it('random instants from year -271821 to 275760', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -8.64e15 + 1000, max: 8.64e15 - 1000 }), fc.integer({ min: 0, max: 999 }), (ms, us) => {
-        const micros = ms * 1000 + us;
-        expect(isoFromMicros(micros)).toBe(new Date(Math.floor(micros / 1000)).toISOString());
-      }),
+      fc.property(
+        fc.integer({ min: -8.64e15 + 1000, max: 8.64e15 - 1000 }),
+        fc.integer({ min: 0, max: 999 }),
+        (ms, us) => {
+          const micros = ms * 1000 + us;
+          expect(isoFromMicros(micros)).toBe(new Date(Math.floor(micros / 1000)).toISOString());
+        },
+      ),
       { numRuns: 20_000, seed: 3 },
     );
     for (const ms of [

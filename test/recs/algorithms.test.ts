@@ -144,8 +144,12 @@ describe('EASE', () => {
     // Users 0-9 buy items {0, 1, 2}; user 10 has {0, 1}: item 2 should come first.
     const row: number[] = [];
     const col: number[] = [];
-    for (let u = 0; u < 10; u++) for (const i of [0, 1, 2]) row.push(u), col.push(i);
-    for (let u = 10; u < 20; u++) for (const i of [3, 4]) row.push(u), col.push(i);
+    const add = (u: number, i: number) => {
+      row.push(u);
+      col.push(i);
+    };
+    for (let u = 0; u < 10; u++) for (const i of [0, 1, 2]) add(u, i);
+    for (let u = 10; u < 20; u++) for (const i of [3, 4]) add(u, i);
     row.push(20, 20);
     col.push(0, 1);
     const x = csrFromTriples(
