@@ -127,7 +127,8 @@ describe.skipIf(skipBrowser)('the console in Chromium', { timeout: 180_000 }, ()
       expect(await row.locator('td').nth(2).textContent(), src.name).toBe(src.rows.toLocaleString('en-US'));
     }
     // The server has a models API: the navigation offers the Models page (once /openapi.json is read).
-    await expect.poll(() => page.locator('nav >> text=Models').count()).toBe(1);
+    // Detection waits until the page is idle (1.5 s, then requestIdleCallback up to 3 s): poll past that.
+    await expect.poll(() => page.locator('nav >> text=Models').count(), { timeout: 15_000 }).toBe(1);
     await context.close();
   });
 
