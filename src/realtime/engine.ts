@@ -14,7 +14,14 @@
  * as-of time for random streams and for the card pack.
  */
 import type { RefValue } from '../lang/functions.js';
-import type { Aggregate, Expr, TagIR, TagProgram, Window } from '../lang/ir.js';
+import {
+  type Aggregate,
+  type Expr,
+  forEachNode,
+  type TagIR,
+  type TagProgram,
+  type Window,
+} from '../lang/ir.js';
 import { aggregateValue, type EventRow, inWindow } from '../reference/aggregate.js';
 import { cell } from '../reference/expression.js';
 import {
@@ -748,53 +755,11 @@ function inputsOf(x: Expr): TagInputs {
   const aggs = new Set<string>();
   const tags = new Set<string>();
   let asOf = false;
-  const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'agg':
-        aggs.add(e.id);
-        return;
-      case 'tag':
-        tags.add(e.name);
-        return;
-      case 'as_of':
-        asOf = true;
-        return;
-      case 'neg':
-      case 'not':
-      case 'is_null':
-        visit(e.arg);
-        return;
-      case 'arith':
-      case 'compare':
-      case 'logic':
-        visit(e.left);
-        visit(e.right);
-        return;
-      case 'in':
-        visit(e.arg);
-        e.list.forEach(visit);
-        return;
-      case 'case':
-        for (const w of e.whens) {
-          visit(w.when);
-          visit(w.result);
-        }
-        visit(e.else);
-        return;
-      case 'call':
-        e.args.forEach(visit);
-        return;
-      case 'literal':
-      case 'column':
-      case 'profile':
-        return;
-      default: {
-        const never: never = e;
-        throw new Error(`unknown expression ${(never as Expr).kind}`);
-      }
-    }
-  };
-  visit(x);
+  forEachNode(x, (e) => {
+    if (e.kind === 'agg') aggs.add(e.id);
+    else if (e.kind === 'tag') tags.add(e.name);
+    else if (e.kind === 'as_of') asOf = true;
+  });
   return { aggs: [...aggs], tags: [...tags], asOf };
 }
 
@@ -818,43 +783,9 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 function readsAsOf(x: Expr): boolean {
   let found = false;
-  const visit = (e: Expr): void => {
-    if (found) return;
-    if (e.kind === 'as_of') {
-      found = true;
-      return;
-    }
-    switch (e.kind) {
-      case 'neg':
-      case 'not':
-      case 'is_null':
-        visit(e.arg);
-        return;
-      case 'arith':
-      case 'compare':
-      case 'logic':
-        visit(e.left);
-        visit(e.right);
-        return;
-      case 'in':
-        visit(e.arg);
-        e.list.forEach(visit);
-        return;
-      case 'case':
-        for (const w of e.whens) {
-          visit(w.when);
-          visit(w.result);
-        }
-        visit(e.else);
-        return;
-      case 'call':
-        e.args.forEach(visit);
-        return;
-      default:
-        return;
-    }
-  };
-  visit(x);
+  forEachNode(x, (e) => {
+    if (e.kind === 'as_of') found = true;
+  });
   return found;
 }
 
