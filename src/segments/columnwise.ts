@@ -329,23 +329,7 @@ export class ColumnwisePlan {
     const store = this.store;
     const kind = kindOfType(e.type);
     let ordinal = 0;
-    const missing = (what: string): never => {
-      throw new TagverseError('segment.unsupported', `${what} cannot be read by a segment`);
-    };
-    const scope: Scope = {
-      asOfMicros: store.info.asOfMicros,
-      timezone: store.program.timezone,
-      column: () => missing('an event column'),
-      agg: () => missing('an aggregate'),
-      tag: (name) => {
-        const col = store.tags.get(name);
-        return col ? refValue(col, ordinal) : null;
-      },
-      profile: (source, column) => {
-        const col = store.profiles.get(`${source}.${column}`);
-        return col ? refValue(col, ordinal) : null;
-      },
-    };
+    const scope = entityScope(store, () => ordinal);
     return {
       kind,
       run: (s, t) => {
@@ -577,6 +561,27 @@ function codesTable(a: Planned, answer: (v: string | null) => boolean | null): P
         out[i] = c < 0 ? ofNull : table[c]!;
       }
       return { kind: 'bool', values: out };
+    },
+  };
+}
+
+/** The reference evaluator's scope for one entity of the store: its tags and profile attributes. */
+export function entityScope(store: TagStore, ordinal: () => number): Scope {
+  const missing = (what: string): never => {
+    throw new TagverseError('segment.unsupported', `${what} cannot be read by a segment`);
+  };
+  return {
+    asOfMicros: store.info.asOfMicros,
+    timezone: store.program.timezone,
+    column: () => missing('an event column'),
+    agg: () => missing('an aggregate'),
+    tag: (name) => {
+      const col = store.tags.get(name);
+      return col ? refValue(col, ordinal()) : null;
+    },
+    profile: (source, column) => {
+      const col = store.profiles.get(`${source}.${column}`);
+      return col ? refValue(col, ordinal()) : null;
     },
   };
 }

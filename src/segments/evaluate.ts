@@ -24,14 +24,13 @@ import {
   type NumberColumn,
   numberRange,
   type RangeOp,
-  refValue,
   type StringColumn,
   stringRange,
 } from '../online/columns.js';
 import type { TagStore } from '../online/store.js';
 import { evalExpr, type Scope } from '../reference/expression.js';
 import { TagverseError } from '../util/problems.js';
-import { ColumnwisePlan } from './columnwise.js';
+import { ColumnwisePlan, entityScope } from './columnwise.js';
 
 export interface EvaluateOptions {
   /** Epoch ms after which evaluation stops with `segment.timeout`. */
@@ -370,23 +369,7 @@ async function runFallback(store: TagStore, fb: Fallback, opts: EvaluateOptions)
   const slice = opts.slice ?? 16_384;
   const plan = opts.perEntity ? undefined : new ColumnwisePlan(store, fb.expr);
   let ordinal = 0;
-  const missing = (what: string): never => {
-    throw new TagverseError('segment.unsupported', `${what} cannot be read by a segment`);
-  };
-  const scope: Scope = {
-    asOfMicros: store.info.asOfMicros,
-    timezone: store.program.timezone,
-    column: () => missing('an event column'),
-    agg: () => missing('an aggregate'),
-    tag: (name) => {
-      const col = store.tags.get(name);
-      return col ? refValue(col, ordinal) : null;
-    },
-    profile: (source, column) => {
-      const col = store.profiles.get(`${source}.${column}`);
-      return col ? refValue(col, ordinal) : null;
-    },
-  };
+  const scope = entityScope(store, () => ordinal);
   const t = new Bitmap();
   const f = new Bitmap();
   const tBuf = new Uint32Array(slice);
