@@ -66,9 +66,11 @@ export function startServeChild(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
   const main = path.join(here, '..', 'src', 'cli', 'main.ts');
+  // BENCH_SERVE_NODE_ARGS: node flags for the server (e.g. --cpu-prof).
+  const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, 'serve', '--project', dir, '--port', '0', '--no-watch'],
+    [...nodeArgs, '--import', 'tsx', main, 'serve', '--project', dir, '--port', '0', '--no-watch'],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
