@@ -89,11 +89,36 @@ function compareRows(a: EventRow, b: EventRow): number {
 /** Aggregates updated in O(1) per event instead of recomputed from their range. */
 function isRunning(a: Aggregate): boolean {
   return (
-    (a.fn === 'count' || a.fn === 'sum' || a.fn === 'share') &&
+    (a.fn === 'count' || a.fn === 'sum' || a.fn === 'share' || a.fn === 'avg') &&
     !(a.filter && readsAsOf(a.filter)) &&
     !(a.arg && readsAsOf(a.arg))
   );
 }
+
+/**
+ * Aggregates over `ever` whose rows can be folded into a summary once they leave the buffer: running
+ * ones and first/last times. Their source then keeps only what windowed aggregates need, instead of
+ * every event since the server started.
+ */
+function isSummarized(a: Aggregate): boolean {
+  return (
+    a.window.kind === 'ever' &&
+    (isRunning(a) || a.fn === 'first_time' || a.fn === 'last_time') &&
+    !(a.filter && readsAsOf(a.filter))
+  );
+}
+
+/** Running figures of rows: rows passing the filter, non-null args, true args, sum of args; first and last time. */
+interface Sums {
+  n: number;
+  nonNull: number;
+  hits: number;
+  sum: number;
+  first: number | null;
+  last: number | null;
+}
+
+const noSums = (): Sums => ({ n: 0, nonNull: 0, hits: 0, sum: 0, first: null, last: null });
 
 /** Aggregates whose value depends on T itself, not only on the rows of their window. */
 function dependsOnT(a: Aggregate): boolean {
@@ -114,6 +139,11 @@ class AggState {
   nonNull = 0;
   hits = 0;
   sum = 0;
+  /**
+   * Summarized aggregates (isSummarized): the rows already dropped from the buffer. The running
+   * figures include them, and start from them again when the range is rebuilt.
+   */
+  readonly base: Sums = noSums();
   /** Value computed from the range, valid until the range changes (or T, for values that read it). */
   cached: { value: RefValue; at: number } | undefined;
   /** Lowest as-of time this state was advanced to (states only move forward). */
@@ -123,18 +153,19 @@ class AggState {
 
   constructor(
     readonly a: Aggregate,
-    /** isRunning(a) and dependsOnT(a), worked out once per aggregate. */
+    /** isRunning(a), dependsOnT(a) and isSummarized(a), worked out once per aggregate. */
     readonly running: boolean,
     readonly readsT: boolean,
+    readonly summarized: boolean,
   ) {}
 
   reset(): void {
     this.start = 0;
     this.end = 0;
-    this.n = 0;
-    this.nonNull = 0;
-    this.hits = 0;
-    this.sum = 0;
+    this.n = this.base.n;
+    this.nonNull = this.base.nonNull;
+    this.hits = this.base.hits;
+    this.sum = this.base.sum;
     this.cached = undefined;
     this.at = Number.NEGATIVE_INFINITY;
     this.changed = true;
@@ -234,8 +265,8 @@ export class IncrementalEngine {
   private readonly entities = new Map<EntityId, EntityState>();
   private readonly profiles = new Map<string, Map<EntityId, Readonly<Record<string, unknown>>>>();
   private readonly aggregates: Aggregate[] = [];
-  /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT). */
-  private readonly kindOf = new Map<string, { running: boolean; readsT: boolean }>();
+  /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT), isSummarized. */
+  private readonly kindOf = new Map<string, { running: boolean; readsT: boolean; summarized: boolean }>();
   private readonly aggsBySource = new Map<string, Aggregate[]>();
   /** The affinity aggregates of each source (their populations change with its events). */
   private readonly affinityBySource = new Map<string, Aggregate[]>();
@@ -264,11 +295,14 @@ export class IncrementalEngine {
         if (seen.has(a.id)) continue;
         seen.add(a.id);
         this.aggregates.push(a);
-        this.kindOf.set(a.id, { running: isRunning(a), readsT: dependsOnT(a) });
+        const summarized = isSummarized(a);
+        this.kindOf.set(a.id, { running: isRunning(a), readsT: dependsOnT(a), summarized });
         this.aggsBySource.set(a.source, [...(this.aggsBySource.get(a.source) ?? []), a]);
         const reach =
           a.window.kind === 'ever'
-            ? Number.POSITIVE_INFINITY
+            ? summarized
+              ? 0
+              : Number.POSITIVE_INFINITY
             : (a.window.kind === 'last' ? a.window.seconds : a.window.fromSeconds) * 1e6;
         this.lookback.set(a.source, Math.max(this.lookback.get(a.source) ?? 0, reach));
         if (a.fn === 'affinity') {
@@ -457,6 +491,11 @@ export class IncrementalEngine {
     return false;
   }
 
+  /** How many events of a source the engine holds for an entity (compaction drops what no window needs). */
+  bufferedEvents(entity: EntityId, source: string): number {
+    return this.entities.get(entity)?.buffers.get(source)?.length ?? 0;
+  }
+
   /** Values of every known entity as of T. */
   allValuesAt(T: number): Map<EntityId, TagValues> {
     const out = new Map<EntityId, TagValues>();
@@ -547,7 +586,7 @@ export class IncrementalEngine {
     let s = e.aggs.get(a.id);
     if (!s) {
       const k = this.kindOf.get(a.id)!;
-      s = new AggState(a, k.running, k.readsT);
+      s = new AggState(a, k.running, k.readsT, k.summarized);
       e.aggs.set(a.id, s);
     }
     if (T < s.at) s.reset();
@@ -575,13 +614,7 @@ export class IncrementalEngine {
     s.cached = undefined;
     s.changed = true;
     if (!s.running) return;
-    s.n += sign;
-    if (a.fn === 'count' && a.arg && ev(a.arg, r) !== null) s.nonNull += sign;
-    if (a.fn === 'sum') {
-      const v = ev(a.arg!, r);
-      if (v !== null) s.sum += sign * (v as number);
-    }
-    if (a.fn === 'share' && ev(a.arg!, r) === true) s.hits += sign;
+    addRow(s, a, r, ev, sign);
   }
 
   private rangeRows(e: EntityState, s: AggState): EventRow[] {
@@ -601,8 +634,10 @@ export class IncrementalEngine {
     if (s.running) {
       if (a.fn === 'count') return a.arg ? s.nonNull : s.n;
       if (a.fn === 'sum') return s.sum;
+      if (a.fn === 'avg') return s.nonNull === 0 ? null : s.sum / s.nonNull;
       return s.n === 0 ? null : s.hits / s.n;
     }
+    if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
     if (!s.cached || (s.cached.at !== T && s.readsT)) {
       const rows = this.rangeRows(e, s);
       const ev = this.rowEval(e);
@@ -626,6 +661,31 @@ export class IncrementalEngine {
           ? 0
           : null;
     return ((v as Record<string, RefValue>)[field] ?? null) as RefValue;
+  }
+
+  /**
+   * first_time / last_time from the range, which is in time order: the first (last) row passing the
+   * filter, or the summary of the rows already dropped.
+   */
+  private timeOf(e: EntityState, s: AggState): RefValue {
+    const a = s.a;
+    const buffer = e.buffers.get(a.source) ?? NO_ROWS;
+    const ev = this.rowEval(e);
+    const passes = (r: Buffered) => !a.filter || ev(a.filter, r) === true;
+    if (a.fn === 'first_time') {
+      for (let i = s.start; i < s.end; i++) {
+        const t = buffer[i]!.time;
+        if (s.base.first !== null && s.base.first <= t) break;
+        if (passes(buffer[i]!)) return t;
+      }
+      return s.base.first;
+    }
+    for (let i = s.end - 1; i >= s.start; i--) {
+      const t = buffer[i]!.time;
+      if (s.base.last !== null && s.base.last >= t) break;
+      if (passes(buffer[i]!)) return t;
+    }
+    return s.base.last;
   }
 
   private affinityStale(T: number): boolean {
@@ -736,7 +796,23 @@ export class IncrementalEngine {
       for (const a of this.aggsBySource.get(source) ?? []) {
         const s = e.aggs.get(a.id);
         if (!s) continue;
-        if (s.start < drop) {
+        if (s.summarized) {
+          // Fold the dropped rows into the summary. Rows the range had not reached yet (only possible
+          // with the cap) count from now on.
+          const ev = this.rowEval(e);
+          for (let i = 0; i < drop; i++) {
+            const r = buffer[i]!;
+            if (a.filter && ev(a.filter, r) !== true) continue;
+            addRow(s.base, a, r, ev, 1);
+            if (i >= s.end) addRow(s, a, r, ev, 1);
+            if (s.base.first === null || r.time < s.base.first) s.base.first = r.time;
+            if (s.base.last === null || r.time > s.base.last) s.base.last = r.time;
+          }
+          s.start = Math.max(0, s.start - drop);
+          s.end = Math.max(0, s.end - drop);
+          s.cached = undefined;
+          s.changed = true;
+        } else if (s.start < drop) {
           // Only possible with the cap: fall back to a rebuild of this aggregate.
           s.reset();
         } else {
@@ -747,6 +823,38 @@ export class IncrementalEngine {
       e.retainedFrom = Math.max(e.retainedFrom, buffer[drop - 1]!.time + reach);
       buffer.splice(0, drop);
     }
+  }
+}
+
+/** Add (sign 1) or remove (-1) a row that passes the filter to the running figures of `a`. */
+function addRow(
+  t: Pick<Sums, 'n' | 'nonNull' | 'hits' | 'sum'>,
+  a: Aggregate,
+  r: EventRow,
+  ev: (x: Expr, r: EventRow) => RefValue,
+  sign: 1 | -1,
+): void {
+  t.n += sign;
+  switch (a.fn) {
+    case 'count':
+      if (a.arg && ev(a.arg, r) !== null) t.nonNull += sign;
+      break;
+    case 'sum': {
+      const v = ev(a.arg!, r);
+      if (v !== null) t.sum += sign * (v as number);
+      break;
+    }
+    case 'avg': {
+      const v = ev(a.arg!, r);
+      if (v !== null) {
+        t.sum += sign * (v as number);
+        t.nonNull += sign;
+      }
+      break;
+    }
+    case 'share':
+      if (ev(a.arg!, r) === true) t.hits += sign;
+      break;
   }
 }
 

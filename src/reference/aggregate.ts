@@ -138,7 +138,9 @@ function rank(
     const v = dim(r);
     if (v === null) continue;
     const key = v as string;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   const items: ListItem[] = [];
   for (const [value, group] of groups) {

@@ -87,54 +87,58 @@ async function compareAt(
 }
 
 describe('the incremental evaluator agrees with batch SQL', () => {
-  test('on random tags over random event streams, read at increasing as-of times (and, some runs, after events as they arrive)', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        tagFileArb,
-        worldArb,
-        fc.integer({ min: 0, max: 7 }),
-        fc.integer({ min: 0, max: 3 }),
-        serially(async (yaml, world: World, lateEvery, readEvery) => {
-          const program = compile(yaml, world.timezone);
-          const engine = new IncrementalEngine(program);
-          for (const s of SOURCES)
-            if (s.kind === 'profile') engine.setProfiles(s.name, world.data.profiles[s.name] ?? []);
-          const stream = arrivals(world.data, lateEvery);
-          // Three reads: after half the events (as of the half-way time), and twice at the end.
-          const half = Math.floor(stream.length / 2);
-          const times = stream.map((e) => (e.row.ts ?? e.row.at) as number);
-          const early = half > 0 ? Math.max(...times.slice(0, half)) : world.asOf - 1;
-          const newest = feed(engine, program, stream.slice(0, half), readEvery);
-          const arrived: ReferenceData = {
-            events: {
-              tx: stream
-                .slice(0, half)
-                .filter((e) => e.source === 'tx')
-                .map((e) => e.row),
-              visits: stream
-                .slice(0, half)
-                .filter((e) => e.source === 'visits')
-                .map((e) => e.row),
-            },
-            profiles: world.data.profiles,
-          };
-          const asOfEarly = Math.min(early, world.asOf);
-          let diffs = await compareAt(program, engine, arrived, asOfEarly);
-          if (diffs.length > 0) throw new Error([...diffs, `early read at ${asOfEarly}`, yaml].join('\n'));
-          feed(engine, program, stream.slice(half), readEvery, Math.max(newest, asOfEarly));
-          for (const asOf of [world.asOf, world.asOf + 3_600_000_000]) {
-            diffs = await compareAt(program, engine, world.data, asOf);
-            if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`, yaml].join('\n'));
-          }
-        }),
-      ),
-      {
-        numRuns: runs ?? 150,
-        ...(runs === undefined ? { interruptAfterTimeLimit: 45_000, markInterruptAsFailure: false } : {}),
-        ...(seed !== undefined ? { seed } : {}),
-      },
-    );
-  }, runs === undefined ? 120_000 : 3_600_000);
+  test(
+    'on random tags over random event streams, read at increasing as-of times (and, some runs, after events as they arrive)',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          tagFileArb,
+          worldArb,
+          fc.integer({ min: 0, max: 7 }),
+          fc.integer({ min: 0, max: 3 }),
+          serially(async (yaml, world: World, lateEvery, readEvery) => {
+            const program = compile(yaml, world.timezone);
+            const engine = new IncrementalEngine(program);
+            for (const s of SOURCES)
+              if (s.kind === 'profile') engine.setProfiles(s.name, world.data.profiles[s.name] ?? []);
+            const stream = arrivals(world.data, lateEvery);
+            // Three reads: after half the events (as of the half-way time), and twice at the end.
+            const half = Math.floor(stream.length / 2);
+            const times = stream.map((e) => (e.row.ts ?? e.row.at) as number);
+            const early = half > 0 ? Math.max(...times.slice(0, half)) : world.asOf - 1;
+            const newest = feed(engine, program, stream.slice(0, half), readEvery);
+            const arrived: ReferenceData = {
+              events: {
+                tx: stream
+                  .slice(0, half)
+                  .filter((e) => e.source === 'tx')
+                  .map((e) => e.row),
+                visits: stream
+                  .slice(0, half)
+                  .filter((e) => e.source === 'visits')
+                  .map((e) => e.row),
+              },
+              profiles: world.data.profiles,
+            };
+            const asOfEarly = Math.min(early, world.asOf);
+            let diffs = await compareAt(program, engine, arrived, asOfEarly);
+            if (diffs.length > 0) throw new Error([...diffs, `early read at ${asOfEarly}`, yaml].join('\n'));
+            feed(engine, program, stream.slice(half), readEvery, Math.max(newest, asOfEarly));
+            for (const asOf of [world.asOf, world.asOf + 3_600_000_000]) {
+              diffs = await compareAt(program, engine, world.data, asOf);
+              if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`, yaml].join('\n'));
+            }
+          }),
+        ),
+        {
+          numRuns: runs ?? 150,
+          ...(runs === undefined ? { interruptAfterTimeLimit: 45_000, markInterruptAsFailure: false } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+        },
+      );
+    },
+    runs === undefined ? 120_000 : 3_600_000,
+  );
 
   test('a read in the past after a later one is recomputed, not served stale, within the retained history', async () => {
     const program = compile(
@@ -164,6 +168,114 @@ describe('the incremental evaluator agrees with batch SQL', () => {
     // Events far behind the longest window (plus a week) are dropped: such old reads are refused.
     engine.valuesAt('c1', t0 + 40 * day);
     expect(() => engine.valuesAt('c1', t0 + 3 * day)).toThrow(/are no longer kept/);
+  });
+});
+
+describe('aggregates over ever keep a summary, not every event', () => {
+  test('count, sum, avg, share, first and last time (filtered or not) over ever equal batch SQL while old events are dropped', async () => {
+    const program = compile(
+      `- name: n_ever
+  description: payments ever
+  category: behavior
+  from: tx
+  window: ever
+  value: count()
+- name: online_sum_ever
+  description: online spend ever
+  category: behavior
+  from: tx
+  window: ever
+  value: sum(amount, where channel = 'online')
+- name: avg_ever
+  description: average ticket ever
+  category: behavior
+  from: tx
+  window: ever
+  value: avg(amount)
+- name: online_share_ever
+  description: share of online payments ever
+  category: behavior
+  from: tx
+  window: ever
+  value: share(channel = 'online')
+- name: first_ever
+  description: first payment
+  category: behavior
+  from: tx
+  window: ever
+  value: first_time()
+- name: first_app_ever
+  description: first app payment
+  category: behavior
+  from: tx
+  window: ever
+  value: first_time(where channel = 'app')
+- name: last_offline_ever
+  description: last offline payment
+  category: behavior
+  from: tx
+  window: ever
+  value: last_time(where channel = 'offline')
+- name: n_7d
+  description: payments in 7 days
+  category: behavior
+  from: tx
+  window: last 7d
+  value: count()
+`,
+      'UTC',
+    );
+    const day = 86_400_000_000;
+    const t0 = Date.UTC(2025, 0, 1) * 1000;
+    const channels = ['online', 'offline', 'app', null];
+    // Two customers, 120 days of payments, a few a day; c2 pays offline only in the first weeks.
+    const tx: RefRow[] = [];
+    for (let d = 0; d < 120; d++) {
+      for (let k = 0; k < 3; k++) {
+        for (const id of ['c1', 'c2']) {
+          const channel = id === 'c2' && d > 20 && k !== 0 ? 'online' : channels[(d * 3 + k) % 4]!;
+          tx.push({
+            customer_id: id,
+            ts: t0 + d * day + k * 3_600_000_000,
+            amount: k === 2 && d % 5 === 0 ? null : (d % 7) * 2.5 + k,
+            qty: null,
+            channel,
+            category: null,
+            online: null,
+            day: null,
+            _file_id: 1,
+            _row: tx.length,
+          });
+        }
+      }
+    }
+    const engine = new IncrementalEngine(program);
+    const events = arrivals({ events: { tx, visits: [] }, profiles: { customers: [] } }, 9);
+    // Read as events arrive (every 25th), then compare with SQL over what arrived, at a few points.
+    let next = 0;
+    for (const stop of [100, 400, events.length]) {
+      const newest = feed(engine, program, events.slice(next, stop), 25);
+      next = stop;
+      const arrived = events.slice(0, stop).map((e) => e.row);
+      const data: ReferenceData = { events: { tx: arrived, visits: [] }, profiles: { customers: [] } };
+      const diffs = await compareAt(program, engine, data, newest);
+      expect(diffs, `after ${stop} events`).toEqual([]);
+    }
+    // Only the last 7 days (the longest window) plus the 7 days kept for late reads stay buffered.
+    expect(engine.bufferedEvents('c1', 'tx')).toBeLessThanOrEqual(3 * 16);
+    // A late event older than anything buffered still counts once.
+    const late = { ...tx[0]!, ts: t0 - day, amount: 1000, channel: 'app', _row: tx.length };
+    engine.add({
+      source: 'tx',
+      entity: 'c1',
+      time: late.ts as number,
+      fileId: 1,
+      row: tx.length,
+      data: late,
+    });
+    const all: ReferenceData = { events: { tx: [...tx, late], visits: [] }, profiles: { customers: [] } };
+    const end = t0 + 120 * day;
+    expect(await compareAt(program, engine, all, end)).toEqual([]);
   });
 });
 
