@@ -105,6 +105,37 @@ const ERRORS = {
   503: problem('Real time is starting or not available'),
 };
 
+/**
+ * An upper bound of the UTF-8 size of a parsed JSON value written back as JSON (each UTF-16 unit of a
+ * string takes at most 6 bytes, escaped; a number at most 25), stopping once it passes `limit`.
+ */
+export function jsonBytesAtMost(v: unknown, limit: number): number {
+  let total = 0;
+  const walk = (x: unknown): void => {
+    if (total > limit) return;
+    if (typeof x === 'string') total += 2 + 6 * x.length;
+    else if (typeof x === 'number') total += 25;
+    else if (x === null || typeof x === 'boolean') total += 5;
+    else if (Array.isArray(x)) {
+      total += 2;
+      for (const y of x) {
+        if (total > limit) return;
+        total += 1;
+        walk(y);
+      }
+    } else if (typeof x === 'object') {
+      total += 2;
+      for (const k in x as Record<string, unknown>) {
+        if (total > limit) return;
+        total += 4 + 6 * k.length;
+        walk((x as Record<string, unknown>)[k]);
+      }
+    }
+  };
+  walk(v);
+  return total;
+}
+
 function principalOf(
   c: Context,
   keys: KeyRing,
@@ -137,11 +168,14 @@ export function registerIngestRoutes(app: OpenAPIHono<never>, ctx: IngestRouteCo
   ): Promise<{ body: unknown; runtime: RealtimeRuntime; bytes: number }> => {
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > maxBytes) throw tooLarge(c, maxBytes);
-    const buf = await c.req.arrayBuffer();
-    if (buf.byteLength > maxBytes) throw tooLarge(c, maxBytes);
+    // Decoded straight from the received bytes (no copy into an ArrayBuffer first). Node's parser
+    // delivers exactly content-length bytes when it is given; otherwise (chunked) they are counted.
+    const text = await c.req.text();
+    const bytes = Number.isFinite(declared) ? declared : Buffer.byteLength(text);
+    if (bytes > maxBytes) throw tooLarge(c, maxBytes);
     let body: unknown;
     try {
-      body = buf.byteLength === 0 ? undefined : JSON.parse(Buffer.from(buf).toString('utf8'));
+      body = text.length === 0 ? undefined : JSON.parse(text);
     } catch (e) {
       throw new ApiError(
         400,
@@ -196,7 +230,7 @@ export function registerIngestRoutes(app: OpenAPIHono<never>, ctx: IngestRouteCo
         { headers: { 'retry-after': why ? '30' : '2' } },
       );
     }
-    return { body, runtime, bytes: buf.byteLength };
+    return { body, runtime, bytes };
   };
 
   const tooLarge = (c: Context, max: number) => {
@@ -218,8 +252,13 @@ export function registerIngestRoutes(app: OpenAPIHono<never>, ctx: IngestRouteCo
     const out: SegmentMessage[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
-      // Only a body larger than one event's limit can hold a message over it.
-      if (bytes > rt.maxEventBytes && Buffer.byteLength(JSON.stringify(item) ?? '') > rt.maxEventBytes) {
+      // Only a body larger than one event's limit can hold a message over it, and only a message
+      // whose cheap upper bound is over it needs to be measured exactly.
+      if (
+        bytes > rt.maxEventBytes &&
+        jsonBytesAtMost(item, rt.maxEventBytes) > rt.maxEventBytes &&
+        Buffer.byteLength(JSON.stringify(item) ?? '') > rt.maxEventBytes
+      ) {
         throw new ApiError(
           400,
           'event.too_large',

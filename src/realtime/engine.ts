@@ -13,7 +13,7 @@
  * The differential tests (test/realtime) check that values equal the batch SQL values at the same
  * as-of time for random streams and for the card pack.
  */
-import type { RefValue } from '../lang/functions.js';
+import type { ListItem, RefValue } from '../lang/functions.js';
 import {
   type Aggregate,
   type Expr,
@@ -96,6 +96,24 @@ function isRunning(a: Aggregate): boolean {
 }
 
 /**
+ * top / argmax by count or by sum, with nothing reading as_of: their per-value scores are kept
+ * running, and a read only sorts the values.
+ */
+function isRankedRunning(a: Aggregate): boolean {
+  return (
+    (a.fn === 'top' || a.fn === 'argmax') &&
+    (a.by === undefined || a.by.fn === 'count' || a.by.fn === 'sum') &&
+    !dependsOnT(a)
+  );
+}
+
+/** One value of a running ranking: rows with it, and its score (rows or the sum of the measure). */
+interface RankGroup {
+  rows: number;
+  score: number;
+}
+
+/**
  * Aggregates over `ever` whose rows can be folded into a summary once they leave the buffer: running
  * ones and first/last times. Their source then keeps only what windowed aggregates need, instead of
  * every event since the server started.
@@ -144,6 +162,8 @@ class AggState {
    * figures include them, and start from them again when the range is rebuilt.
    */
   readonly base: Sums = noSums();
+  /** Running top / argmax (isRankedRunning): score per value of the dimension. */
+  readonly groups: Map<RefValue, RankGroup> | undefined;
   /** Value computed from the range, valid until the range changes (or T, for values that read it). */
   cached: { value: RefValue; at: number } | undefined;
   /** Lowest as-of time this state was advanced to (states only move forward). */
@@ -157,7 +177,9 @@ class AggState {
     readonly running: boolean,
     readonly readsT: boolean,
     readonly summarized: boolean,
-  ) {}
+  ) {
+    this.groups = isRankedRunning(a) ? new Map() : undefined;
+  }
 
   reset(): void {
     this.start = 0;
@@ -166,6 +188,7 @@ class AggState {
     this.nonNull = this.base.nonNull;
     this.hits = this.base.hits;
     this.sum = this.base.sum;
+    this.groups?.clear();
     this.cached = undefined;
     this.at = Number.NEGATIVE_INFINITY;
     this.changed = true;
@@ -613,6 +636,7 @@ export class IncrementalEngine {
     if (a.filter && ev(a.filter, r) !== true) return;
     s.cached = undefined;
     s.changed = true;
+    if (s.groups) rankRow(s.groups, a, r, ev, sign);
     if (!s.running) return;
     addRow(s, a, r, ev, sign);
   }
@@ -639,7 +663,6 @@ export class IncrementalEngine {
     }
     if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
     if (!s.cached || (s.cached.at !== T && s.readsT)) {
-      const rows = this.rangeRows(e, s);
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
       let value: RefValue | Record<string, RefValue> | null;
@@ -647,9 +670,10 @@ export class IncrementalEngine {
         const aff = this.affinity.get(a.id)!;
         const stats = aff.stats.get(e.id);
         value = stats ? affinityList(a, stats, aff.population) : [];
-      } else if (a.fn === 'recurrence') value = recurrenceValue(a, rows, ev, T, tz);
-      else if (a.fn === 'shift') value = shiftValue(a, rows, ev, T);
-      else value = aggregateValue(a, rows, ev, T, tz);
+      } else if (s.groups) value = rankedValue(a, s.groups);
+      else if (a.fn === 'recurrence') value = recurrenceValue(a, this.rangeRows(e, s), ev, T, tz);
+      else if (a.fn === 'shift') value = shiftValue(a, this.rangeRows(e, s), ev, T);
+      else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
       s.cached = { value: value as RefValue, at: T };
     }
     const v = s.cached.value as unknown;
@@ -856,6 +880,38 @@ function addRow(
       if (ev(a.arg!, r) === true) t.hits += sign;
       break;
   }
+}
+
+/** Add (sign 1) or remove (-1) a row that passes the filter to a running ranking. */
+function rankRow(
+  groups: Map<RefValue, RankGroup>,
+  a: Aggregate,
+  r: EventRow,
+  ev: (x: Expr, r: EventRow) => RefValue,
+  sign: 1 | -1,
+): void {
+  const v = a.arg ? ev(a.arg, r) : null;
+  if (v === null) return;
+  let g = groups.get(v);
+  if (!g) {
+    g = { rows: 0, score: 0 };
+    groups.set(v, g);
+  }
+  g.rows += sign;
+  if (a.by?.fn === 'sum') {
+    const x = a.by.arg ? ev(a.by.arg, r) : null;
+    if (x !== null) g.score += sign * (x as number);
+  } else g.score += sign;
+  if (g.rows === 0) groups.delete(v);
+}
+
+/** top / argmax from running scores, ordered as the reference does: score descending, then value. */
+function rankedValue(a: Aggregate, groups: ReadonlyMap<RefValue, RankGroup>): RefValue {
+  const items: ListItem[] = [];
+  for (const [value, g] of groups) items.push({ value: value as string, score: g.score });
+  items.sort((x, y) => y.score - x.score || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
+  if (a.fn === 'argmax') return items[0]?.value ?? null;
+  return items.slice(0, a.k ?? 1);
 }
 
 /** What a value expression reads: aggregate ids, tag names, whether it reads as_of. */

@@ -103,19 +103,39 @@ export class Lookups {
     return new Lookups(tables, config);
   }
 
+  /** Per source: each lookup's table, join column and (lookup column, prefixed name) pairs, worked out once. */
+  private readonly plans = new Map<
+    string,
+    {
+      table: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+      on: string;
+      columns: [string, string][];
+    }[]
+  >();
+
   /** The lookup columns a row of `source` gets (prefixed as configured). */
   join(source: string, row: Record<string, unknown>): void {
-    const src = this.config.sources.get(source);
-    if (!src || src.kind === 'lookup') return;
-    for (const lk of src.lookups) {
-      const table = this.tables.get(lk.source);
-      if (!table) continue;
-      const keySrc = this.config.sources.get(lk.source);
-      const key = row[lk.on];
+    let plan = this.plans.get(source);
+    if (!plan) {
+      plan = [];
+      const src = this.config.sources.get(source);
+      if (src && src.kind !== 'lookup') {
+        for (const lk of src.lookups) {
+          const table = this.tables.get(lk.source);
+          if (!table) continue;
+          const keySrc = this.config.sources.get(lk.source);
+          const lkKey = keySrc?.kind === 'lookup' ? keySrc.key : undefined;
+          // Every row of a lookup has the same columns (one SELECT loaded them).
+          const wanted = lk.columns ?? Object.keys(this.anyRow(lk.source)).filter((c) => c !== lkKey);
+          plan.push({ table, on: lk.on, columns: wanted.map((c) => [c, `${lk.prefix}${c}`]) });
+        }
+      }
+      this.plans.set(source, plan);
+    }
+    for (const { table, on, columns } of plan) {
+      const key = row[on];
       const hit = key === null || key === undefined ? undefined : table.get(String(key));
-      const lkKey = keySrc?.kind === 'lookup' ? keySrc.key : undefined;
-      const wanted = lk.columns ?? Object.keys(hit ?? this.anyRow(lk.source)).filter((c) => c !== lkKey);
-      for (const c of wanted) row[`${lk.prefix}${c}`] = hit?.[c] ?? null;
+      for (const [c, name] of columns) row[name] = hit?.[c] ?? null;
     }
   }
 
@@ -133,6 +153,18 @@ export class Lookups {
   }
 }
 
+const kindsOfShape = new WeakMap<SourceShape, { name: string; kind: ReturnType<typeof cellKind> }[]>();
+
+/** A shape's columns with their cell kinds (parsed from the SQL type once per shape). */
+function columnKinds(shape: SourceShape): { name: string; kind: ReturnType<typeof cellKind> }[] {
+  let kinds = kindsOfShape.get(shape);
+  if (!kinds) {
+    kinds = shape.columns.map((c) => ({ name: c.name, kind: cellKind(c.type) }));
+    kindsOfShape.set(shape, kinds);
+  }
+  return kinds;
+}
+
 /** The event row as the tags and triggers read it: raw cells as evaluator values, with lookup columns. */
 export function evaluatorRow(
   shape: SourceShape,
@@ -140,7 +172,7 @@ export function evaluatorRow(
   lookups: Lookups,
 ): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  for (const c of shape.columns) row[c.name] = evaluatorValue(cells[c.name] ?? null, cellKind(c.type));
+  for (const c of columnKinds(shape)) row[c.name] = evaluatorValue(cells[c.name] ?? null, c.kind);
   lookups.join(shape.name, row);
   return row;
 }
