@@ -25,6 +25,7 @@ import { generateWorld } from '../src/generate/index.js';
 import { ingest } from '../src/ingest/ingest.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
 import type { BenchContext, Benchmark } from './harness.js';
+import { processCpuSeconds } from './load-generator.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PACK_TAGS = path.join(here, '..', 'packs', 'card', 'tags');
@@ -350,6 +351,7 @@ async function measure(
     let running = true;
     const ackLatencies: number[] = [];
     const loadStart = performance.now();
+    const cpuAtStart = serve.child.pid !== undefined ? processCpuSeconds(serve.child.pid) : undefined;
     // Closed loop (rate undefined): each connection sends its next batch when the last is acknowledged.
     // Paced: one batch of `rate / 10` events every 100 ms, whatever the answers.
     const paced = rate !== undefined ? Math.max(1, Math.round(rate / 10)) : undefined;
@@ -426,6 +428,13 @@ async function measure(
     await Promise.all(workers);
     const loadSeconds = (performance.now() - loadStart) / 1000;
     const eventsPerSecond = Math.round(acked / loadSeconds);
+    // The server's CPU (all its threads) per acknowledged event: far less distorted by a shared,
+    // loaded machine than events/s.
+    const cpuAtEnd = serve.child.pid !== undefined ? processCpuSeconds(serve.child.pid) : undefined;
+    const serverCpuUsPerEvent =
+      cpuAtStart !== undefined && cpuAtEnd !== undefined && acked > 0
+        ? round(((cpuAtEnd - cpuAtStart) * 1e6) / acked)
+        : null;
 
     // Webhooks of the probes (give stragglers a few seconds).
     const waitHooks = performance.now() + 10_000;
@@ -435,7 +444,8 @@ async function measure(
     const tag = percentiles(tagLatencies);
     const hook = percentiles(hookLatencies);
     ctx.log(
-      `${label}: ${acked} events acknowledged in ${round(loadSeconds)} s: ${eventsPerSecond} events/s; ` +
+      `${label}: ${acked} events acknowledged in ${round(loadSeconds)} s: ${eventsPerSecond} events/s ` +
+        `(server CPU ${serverCpuUsPerEvent} us/event); ` +
         `tag p50/p99 ${tag.p50}/${tag.p99} ms, webhook p50/p99 ${hook.p50}/${hook.p99} ms`,
     );
     return {
@@ -445,6 +455,7 @@ async function measure(
         : { connections: sizes.connections, batchSize: BATCH }),
       eventsAcknowledged: acked,
       eventsPerSecond,
+      serverCpuUsPerEvent,
       batchesRefused: failed,
       batchAckMs: percentiles(ackLatencies),
       eventToTagMs: { ...tag, probeTimeouts },
