@@ -231,77 +231,8 @@ export function jsonValue(col: Column, ordinal: number): unknown {
   return refValue(col, ordinal);
 }
 
-/** JSON text of dictionary values, escaped once per column (profile JSON is hot). */
-const quotedDicts = new WeakMap<readonly string[], string[]>();
-function quoted(dict: readonly string[]): string[] {
-  let q = quotedDicts.get(dict);
-  if (!q) {
-    q = dict.map((v) => JSON.stringify(v));
-    quotedDicts.set(dict, q);
-  }
-  return q;
-}
-
-/** `JSON.stringify(jsonValue(col, ordinal))`, without building the value first. */
-export function jsonText(col: Column, ordinal: number): string {
-  switch (col.kind) {
-    case 'boolean': {
-      const v = col.values[ordinal]!;
-      return v === NULL_BOOL ? 'null' : v === 1 ? 'true' : 'false';
-    }
-    case 'number': {
-      const v = col.values[ordinal]!;
-      if (Number.isNaN(v)) return 'null';
-      if (col.valueType === 'number') return numberText(v);
-      return `"${col.valueType === 'time' ? isoFromMicros(v) : isoDate(v)}"`;
-    }
-    case 'string': {
-      const c = col.codes[ordinal]!;
-      return c < 0 ? 'null' : quoted(col.dict)[c]!;
-    }
-    case 'list': {
-      if (!col.nonNull.has(ordinal)) return 'null';
-      const q = quoted(col.dict);
-      let out = '[';
-      for (let k = col.offsets[ordinal]!; k < col.offsets[ordinal + 1]!; k++) {
-        out += `${k > col.offsets[ordinal]! ? ',' : ''}{"value":${q[col.items[k]!]},"score":${numberText(col.scores[k]!)}}`;
-      }
-      return `${out}]`;
-    }
-  }
-}
-
-const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
-const FRACTION_PAD = ['', '0', '00', '000', '0000', '00000'];
-
-/**
- * JSON text of a number: exactly `JSON.stringify(v)` (`String(v)`, null when not finite), several
- * times faster for the values tags hold (integers, and decimals with up to 6 places below 1e9).
- *
- * Why it is exact: for the smallest d <= 6 with r = round(v * 10^d) and r / 10^d === v, the decimal
- * r * 10^-d reads back as v (IEEE division of two exact integers is correctly rounded, like parsing),
- * it has at most 15 significant digits (so it is the only such decimal with d places), and no shorter
- * decimal reads back as v (a smaller d would have been found) — which is what String(v) prints, in
- * plain notation in this range (String switches to exponents below 1e-6 and from 1e21 only).
- */
-export function numberText(v: number): string {
-  if (!Number.isFinite(v)) return 'null';
-  if (Number.isInteger(v) || !(v > -1e9 && v < 1e9)) return String(v);
-  const neg = v < 0;
-  const a = neg ? -v : v;
-  for (let d = 1; d <= 6; d++) {
-    const s = POW10[d]!;
-    const r = Math.round(a * s);
-    if (r / s !== a) continue;
-    const int = Math.floor(r / s);
-    const frac = String(r - int * s);
-    return `${neg ? '-' : ''}${int}.${FRACTION_PAD[d - frac.length]}${frac}`;
-  }
-  return String(v);
-}
-
 /** Days since 1970-01-01 -> [year, month (1-12), day] (proleptic Gregorian; H. Hinnant's algorithm). */
-function civilFromDays(days: number): [number, number, number] {
+export function civilFromDays(days: number): [number, number, number] {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;
@@ -342,7 +273,7 @@ export function isoFromMicros(us: number): string {
 }
 
 /** `YYYY-MM-DD` of a date (days since 1970-01-01), as `jsonValue` writes it. */
-function isoDate(days: number): string {
+export function isoDate(days: number): string {
   return (
     (Number.isInteger(days) ? ymd(days) : undefined) ?? new Date(days * 86_400_000).toISOString().slice(0, 10)
   );

@@ -10,7 +10,8 @@ import type { TagProgram, TagType, ValueType } from '../lang/ir.js';
 import type { ColumnValueType, SourceSchema, SourceSchemas } from '../lang/schemas.js';
 import { TagverseError } from '../util/problems.js';
 import { type Bitmap, fullBitmap } from './bitmap.js';
-import { type Column, jsonText, jsonValue } from './columns.js';
+import { type Column, jsonValue } from './columns.js';
+import { JsonBytes, TagJson, utf8 } from './json-bytes.js';
 
 /** What a store was loaded from and when. */
 export interface StoreInfo {
@@ -87,14 +88,14 @@ interface ProfileField {
   readonly type: string;
   readonly category: string;
   readonly col: Column;
-  /** `{"name":...,"title":...,"type":...,"value":` for profileJson. */
-  readonly head: string;
+  /** Writes the tag's item of profileBytes. */
+  readonly json: TagJson;
 }
 
 interface CategoryFields {
   readonly category: string;
-  /** `"category":[` */
-  readonly key: string;
+  /** `"category":[` in UTF-8 */
+  readonly key: Buffer;
   readonly fields: readonly ProfileField[];
 }
 
@@ -109,6 +110,11 @@ export interface StoreParts {
   readonly coverage: readonly TagCoverage[];
   readonly info: StoreInfo;
 }
+
+/** Where profile JSON is written (one output for every store: writing is synchronous). */
+const out = new JsonBytes();
+const ENTITY_ID = utf8('{"entityId":');
+const AS_OF = utf8(',"asOf":');
 
 export function tagVersion(definition: Readonly<Record<string, unknown>>): string {
   return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 12);
@@ -136,6 +142,9 @@ export class TagStore {
   readonly meta: ReadonlyMap<string, TagMeta>;
   private readonly ordinals: Map<string, number>;
   private readonly asOfIso: string;
+  /** The build's as-of time as a JSON string, and the profile fields after it, up to the categories. */
+  private readonly asOfJson: Buffer;
+  private readonly sourceJson: Buffer;
   /** Tags in catalog order with what a profile prints, resolved once (profile lookups are hot). */
   private readonly fields: readonly ProfileField[];
   private readonly fieldOf: ReadonlyMap<string, ProfileField>;
@@ -173,17 +182,31 @@ export class TagStore {
       ]),
     );
     this.asOfIso = new Date(Math.floor(parts.info.asOfMicros / 1000)).toISOString();
+    this.asOfJson = utf8(JSON.stringify(this.asOfIso));
+    this.sourceJson = utf8(
+      `,"source":"current","buildId":${JSON.stringify(parts.info.buildId)},"categories":{`,
+    );
     this.fields = parts.program.tags.flatMap((t) => {
       const col = parts.tags.get(t.name);
+      if (!col) return [];
       const head = `{"name":${JSON.stringify(t.name)},"title":${JSON.stringify(t.title)},"type":${JSON.stringify(t.type)},"value":`;
-      return col ? [{ name: t.name, title: t.title, type: t.type, category: t.category, col, head }] : [];
+      return [
+        {
+          name: t.name,
+          title: t.title,
+          type: t.type,
+          category: t.category,
+          col,
+          json: new TagJson(head, col),
+        },
+      ];
     });
     this.fieldOf = new Map(this.fields.map((f) => [f.name, f]));
     // The store's categories, then any other category a tag names (as profile() groups them).
     const order = [...new Set([...parts.categories, ...this.fields.map((f) => f.category)])];
     this.groups = order.map((category) => ({
       category,
-      key: `${JSON.stringify(category)}:[`,
+      key: utf8(`${JSON.stringify(category)}:[`),
       fields: this.fields.filter((f) => f.category === category),
     }));
   }
@@ -260,46 +283,63 @@ export class TagStore {
   }
 
   /**
-   * The same profile as `profile()`, as JSON text written straight from the columns (no objects per
-   * tag, no JSON.stringify): what the HTTP API sends. `JSON.parse(store.profileJson(id))` deep-equals
-   * `store.profile(id)`.
+   * The same profile as `profile()`, as UTF-8 JSON bytes written straight from the columns (no objects
+   * per tag, no strings to measure and encode): what the HTTP API sends. The bytes are those of
+   * `JSON.stringify(store.profile(id, sel))`. They are a view of a shared slab (json-bytes.ts): send or
+   * copy them, do not change them.
    */
-  profileJson(id: string, sel: ProfileSelection = {}): string {
+  profileBytes(id: string, sel: ProfileSelection = {}): Buffer {
     const o = this.ordinals.get(id);
     if (o === undefined) return this.fail(id, sel);
-    let cats: string;
-    if (sel.tags) {
-      // Categories in the order their first requested tag names them, tags in request order.
-      const groups = new Map<string, string>();
-      for (const name of sel.tags) {
-        const f = this.fieldOf.get(name);
-        if (!f) return this.fail(id, sel);
-        const prev = groups.get(f.category);
-        const item = f.head + jsonText(f.col, o) + '}';
-        groups.set(f.category, prev === undefined ? item : `${prev},${item}`);
-      }
-      cats = '';
-      for (const [c, items] of groups) cats += `${cats === '' ? '' : ','}${JSON.stringify(c)}:[${items}]`;
-    } else if (sel.category === undefined) {
-      cats = '';
-      for (const g of this.groups) cats += this.groupJson(g, o, cats === '' ? '' : ',');
-    } else {
+    let groups: readonly CategoryFields[];
+    if (sel.tags) groups = this.selectedGroups(id, sel, sel.tags);
+    else if (sel.category === undefined) groups = this.groups;
+    else {
       const g = this.groups.find((x) => x.category === sel.category);
       if (!g || !this.categories.includes(sel.category)) return this.fail(id, sel);
-      cats = this.groupJson(g, o, '');
+      groups = [g];
     }
-    return `{"entityId":${JSON.stringify(id)},"asOf":"${this.asOfText(o)}","source":"current","buildId":${this.info.buildId},"categories":{${cats}}}`;
+    out.begin();
+    out.raw(ENTITY_ID);
+    out.string(id);
+    out.raw(AS_OF);
+    const t = this.entityAsOf?.[o];
+    if (t === undefined || Number.isNaN(t)) out.raw(this.asOfJson);
+    else out.isoTime(t);
+    out.raw(this.sourceJson);
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (i > 0) out.byte(44); // ,
+      out.raw(g.key);
+      const fields = g.fields;
+      for (let j = 0; j < fields.length; j++) fields[j]!.json.write(out, o, j > 0);
+      out.byte(93); // ]
+    }
+    out.byte(125);
+    out.byte(125);
+    return out.end();
   }
 
-  /** `"category":[tag, ...]` of one entity. */
-  private groupJson(g: CategoryFields, o: number, sep: string): string {
-    let out = sep + g.key;
-    const fields = g.fields;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i]!;
-      out += (i === 0 ? '' : ',') + f.head + jsonText(f.col, o) + '}';
+  /** `profileBytes` as a string. */
+  profileJson(id: string, sel: ProfileSelection = {}): string {
+    return this.profileBytes(id, sel).toString('utf8');
+  }
+
+  /** The requested tags grouped as `profile()` groups them: categories in the order their first tag is named. */
+  private selectedGroups(id: string, sel: ProfileSelection, tags: readonly string[]): CategoryFields[] {
+    const byCategory = new Map<string, ProfileField[]>();
+    for (const name of tags) {
+      const f = this.fieldOf.get(name);
+      if (!f) return this.fail(id, sel);
+      const list = byCategory.get(f.category);
+      if (list) list.push(f);
+      else byCategory.set(f.category, [f]);
     }
-    return `${out}]`;
+    return [...byCategory].map(([category, fields]) => ({
+      category,
+      key: this.groups.find((g) => g.category === category)!.key,
+      fields,
+    }));
   }
 
   /** Throws what `profile()` throws for the same request (unknown entity, tag or category). */

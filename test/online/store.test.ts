@@ -2,18 +2,25 @@ import { statSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ProjectConfig, requireProject } from '../../src/config/project.js';
 import { build } from '../../src/engine/build.js';
+import type { TagProgram } from '../../src/lang/ir.js';
 import { Bitmap } from '../../src/online/bitmap.js';
 import {
   BUCKET_SIZE,
+  booleanColumn,
+  type Column,
   jsonValue,
+  listColumn,
+  NULL_BOOL,
   numberColumn,
   numberRange,
   type RangeOp,
   refValue,
+  stringColumn,
 } from '../../src/online/columns.js';
+import { applyUpdates } from '../../src/online/live.js';
 import { loadStore } from '../../src/online/load.js';
 import { readSnapshot, snapshotKey, snapshotPath, writeSnapshot } from '../../src/online/snapshot.js';
-import type { TagStore } from '../../src/online/store.js';
+import { type ProfileSelection, TagStore } from '../../src/online/store.js';
 import { openStore, StoreHolder } from '../../src/online/store-holder.js';
 import { query } from '../helpers.js';
 import { builtFixture, CUSTOMERS, prng } from './fixture.js';
@@ -66,6 +73,7 @@ describe('the online store', () => {
 
   it('writes the same profile as JSON text straight from the columns', () => {
     for (const id of store.ids) {
+      for (const sel of SELECTIONS) expectSameJson(store, id, sel);
       expect(JSON.parse(store.profileJson(id))).toEqual(store.profile(id));
       expect(JSON.parse(store.profileJson(id, { category: 'preference' }))).toEqual(
         store.profile(id, { category: 'preference' }),
@@ -161,6 +169,170 @@ describe('the online store', () => {
     }
     await build(dir, { asOf: '2025-06-30' });
     holder.stop();
+  });
+});
+
+/** Whole profiles, one category, and tags picked across categories (repeated, out of catalog order). */
+const SELECTIONS: ProfileSelection[] = [
+  {},
+  { category: 'preference' },
+  { category: 'condition' },
+  { tags: ['top_categories', 'last_seen', 'online_lover'] },
+  { tags: ['last_seen', 'spend_90d', 'last_seen'] },
+  { tags: [] },
+];
+
+/** The bytes the API sends are exactly JSON.stringify of the profile object, as UTF-8. */
+function expectSameJson(s: TagStore, id: string, sel: ProfileSelection): void {
+  const bytes = s.profileBytes(id, sel);
+  expect(
+    bytes.equals(Buffer.from(JSON.stringify(s.profile(id, sel)), 'utf8')),
+    `${id} ${JSON.stringify(sel)}`,
+  ).toBe(true);
+}
+
+/**
+ * A store built column by column: every value type, nulls, awkward numbers, times and dates far from
+ * today, and text that JSON must escape or that is not ASCII (in ids, titles, values and list items).
+ */
+function syntheticStore(): TagStore {
+  const ids = ['A', 'B', 'C', '고객😀', 'quote"back\\slash', 'ctl\u0001\u2028'];
+  const n = ids.length;
+  const nums = [0, -0, 0.1 + 0.2, -1234.56, 1e21, 5e-324, Number.MAX_SAFE_INTEGER, 123456789.123456];
+  const tags = new Map<string, Column>([
+    ['flag', booleanColumn(Uint8Array.from({ length: n }, (_, i) => [0, 1, NULL_BOOL][i % 3]!))],
+    [
+      'amount',
+      numberColumn(
+        'number',
+        Float64Array.from({ length: n }, (_, i) => (i === 2 ? Number.NaN : nums[i]!)),
+      ),
+    ],
+    [
+      'more',
+      numberColumn(
+        'number',
+        Float64Array.from({ length: n }, (_, i) => nums[(i + 5) % nums.length]!),
+      ),
+    ],
+    [
+      'seen',
+      numberColumn(
+        'time',
+        Float64Array.from([
+          0,
+          -1,
+          Number.NaN,
+          Date.UTC(2025, 5, 30, 23, 59, 59, 999) * 1000 + 999,
+          -6e16,
+          2.5e17,
+        ]),
+      ),
+    ],
+    ['born', numberColumn('date', Float64Array.from([0, -1, 20_000, Number.NaN, -800_000, 3_000_000]))],
+    [
+      'city',
+      stringColumn(['서울', 'Busan "port"', 'tab\tnew\nline', '😀'], Int32Array.from([0, 1, -1, 2, 3, 0])),
+    ],
+    [
+      'top',
+      listColumn(
+        ['커피', 'a\\b', 'plain'],
+        Uint32Array.from([0, 2, 2, 3, 3, 6, 6]),
+        Uint32Array.from([0, 1, 2, 2, 1, 0]),
+        Float64Array.from([3, 0.5, 1 / 3, 1e-7, 2, -0]),
+        new Bitmap([0, 1, 2, 4, 5]),
+      ),
+    ],
+  ]);
+  const meta = (name: string, category: string, type: string, title = name) => ({
+    name,
+    title,
+    description: '',
+    category,
+    owner: 'test',
+    status: 'approved',
+    type,
+    kind: 'derived',
+    aggregates: [],
+    dependsOn: [],
+    definition: { name },
+    file: 'tags.yaml',
+    line: 1,
+  });
+  const program = {
+    tags: [
+      meta('flag', 'behavior', 'boolean', 'Flag ✓ "quoted"'),
+      meta('amount', 'behavior', 'number'),
+      meta('seen', 'behavior', 'time'),
+      meta('city', 'preference', 'category', '도시'),
+      meta('top', 'preference', 'list'),
+      meta('born', 'condition', 'date'),
+      meta('more', 'behavior', 'number'),
+    ],
+    timezone: 'UTC',
+    entityKeys: {},
+    timeColumns: {},
+    profiles: [],
+    eventSources: [],
+  } as unknown as TagProgram;
+  return new TagStore({
+    ids,
+    tags,
+    profiles: new Map(),
+    program,
+    schemas: new Map(),
+    categories: ['behavior', 'preference', 'condition', 'empty'],
+    coverage: [],
+    info: {
+      project: 'synthetic',
+      entityName: 'customer',
+      buildId: 7,
+      asOfMicros: Date.UTC(2025, 5, 30) * 1000,
+      loadedFrom: 'warehouse',
+      loadedAt: new Date(0).toISOString(),
+      loadMs: 0,
+    },
+  });
+}
+
+describe('profile JSON bytes', () => {
+  it('are JSON.stringify of the profile for every value type, nulls, escapes and non-ASCII text', () => {
+    const s = syntheticStore();
+    const sels: ProfileSelection[] = [
+      {},
+      { category: 'preference' },
+      { category: 'empty' },
+      { tags: ['born', 'flag', 'top', 'amount'] },
+    ];
+    for (const id of s.ids) for (const sel of sels) expectSameJson(s, id, sel);
+    const p = JSON.parse(s.profileJson('고객😀'));
+    expect(p.categories.preference).toEqual([
+      { name: 'city', title: '도시', type: 'category', value: 'tab\tnew\nline' },
+      { name: 'top', title: 'top', type: 'list', value: null },
+    ]);
+    expect(p.categories.empty).toEqual([]);
+    expect(() => s.profileBytes('nobody')).toThrow(/no customer 'nobody'/);
+    expect(() => s.profileBytes('A', { tags: ['flag', 'nope'] })).toThrow(/unknown tag 'nope'/);
+    expect(() => s.profileBytes('A', { category: 'hobby' })).toThrow(/unknown category 'hobby'/);
+  });
+
+  it('follow real-time changes: new entities, new dictionary values, per-entity as-of times', () => {
+    const s = syntheticStore();
+    for (const id of s.ids) expectSameJson(s, id, {});
+    applyUpdates(s, [
+      {
+        id: 'B',
+        tags: { city: '새 도시 ☕', top: [{ value: 'new "item"', score: 1.5 }], seen: 1_700_000_000_123_456 },
+        asOf: 1_751_328_000_000_000,
+      },
+      { id: 'nouveau client é', tags: { flag: true, born: 19_000, top: [] } },
+    ]);
+    expect(s.size).toBe(7);
+    for (const id of s.ids) for (const sel of [{}, { tags: ['city', 'top'] }]) expectSameJson(s, id, sel);
+    const b = JSON.parse(s.profileJson('B'));
+    expect(b.asOf).toBe('2025-07-01T00:00:00.000Z');
+    expect(b.categories.preference[0].value).toBe('새 도시 ☕');
   });
 });
 
