@@ -9,13 +9,13 @@
  * `tagverse.realtime_messages` the messageIds of the dedupe window, `tagverse.identities` the alias
  * links.
  */
-import { createHash } from 'node:crypto';
-import { type DuckDBAppender, DuckDBDateValue, DuckDBTimestampTZValue } from '@duckdb/node-api';
+import { createHash, type Hash } from 'node:crypto';
 import type { ProjectConfig } from '../config/project.js';
-import { ensureMetadataTables, FILES, LOADS, nextId } from '../ingest/metadata.js';
+import { ensureMetadataTables, FILES, LOADS, nextId, REJECTS } from '../ingest/metadata.js';
 import { rebuildViews } from '../ingest/views.js';
 import { ident, qualified, str } from '../warehouse/sql.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { type JsonColumns, JsonStaging, readJson, type StagedJson } from './json-staging.js';
 import type { SourceShape } from './mapping.js';
 import type { Cell, LoggedMessage, ProfileEffect } from './records.js';
 
@@ -64,23 +64,6 @@ export async function identityLinks(wh: Warehouse): Promise<{ alias: string; ent
   return wh.rows<{ alias: string; entity: string }>(`SELECT alias, entity FROM ${IDENTITIES} ORDER BY seq`);
 }
 
-function appendCell(ap: DuckDBAppender, duckType: string, v: Cell): void {
-  if (v === null) {
-    ap.appendNull();
-    return;
-  }
-  const t = duckType.toUpperCase();
-  if (t.startsWith('TIMESTAMP')) ap.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(v as number)));
-  else if (t === 'DATE')
-    ap.appendDate(new DuckDBDateValue(Math.round(Date.parse(`${v as string}T00:00:00Z`) / 86_400_000)));
-  else if (t === 'BOOLEAN') ap.appendBoolean(v as boolean);
-  else if (t === 'INTEGER' || t === 'SMALLINT' || t === 'TINYINT') ap.appendInteger(v as number);
-  else if (/INT/.test(t)) ap.appendBigInt(BigInt(v as number));
-  else if (t === 'DOUBLE' || t === 'FLOAT' || t === 'REAL' || t.startsWith('DECIMAL'))
-    ap.appendDouble(v as number);
-  else ap.appendVarchar(typeof v === 'string' ? v : String(v));
-}
-
 function literal(duckType: string, v: Cell): string {
   if (v === null) return 'NULL';
   const t = duckType.toUpperCase();
@@ -101,6 +84,10 @@ export interface FlushResult {
 /**
  * Write `messages` (in seq order, all after the warehouse's last seq) into the warehouse in one
  * transaction. Returns what was written; on any error nothing was.
+ *
+ * Rows, rejects, messageIds and alias links go in as staged JSON (json-staging.ts): one
+ * `JSON.stringify` per table on the main thread, the inserts on DuckDB's threads. A source's
+ * `tagverse.files.sha256` is the SHA-256 of its staged rows document followed by its profile rows.
  */
 export async function flushToWarehouse(
   wh: Warehouse,
@@ -111,147 +98,207 @@ export async function flushToWarehouse(
   const started = performance.now();
   const first = messages[0]!.seq;
   const last = messages[messages.length - 1]!.seq;
+  const { bySource, profiles, rejects, links, seen } = sortEffects(messages);
   await ensureRealtimeTables(wh);
-  return wh.transaction(async () => {
-    const loadId = await nextId(wh, LOADS, 'load_id');
-    let fileId = await nextId(wh, FILES, 'file_id');
-    const bySource = new Map<
-      string,
-      { rows: { seq: number; row: Readonly<Record<string, Cell>> }[]; rejects: number }
-    >();
-    const profiles: { seq: number; fx: ProfileEffect }[] = [];
-    const rejects: {
-      seq: number;
-      source: string;
-      kind: string;
-      column: string | null;
-      reason: string;
-      raw: string;
-    }[] = [];
-    const links: { seq: number; at: number; from: string; to: string }[] = [];
-    const entry = (s: string) => {
-      let e = bySource.get(s);
-      if (!e) {
-        e = { rows: [], rejects: 0 };
-        bySource.set(s, e);
-      }
-      return e;
-    };
-    for (const m of messages) {
-      for (const fx of m.fx) {
-        if (fx.k === 'row') entry(fx.source).rows.push({ seq: m.seq, row: fx.row });
-        else if (fx.k === 'profile') {
-          entry(fx.source);
-          profiles.push({ seq: m.seq, fx });
-        } else if (fx.k === 'alias') links.push({ seq: m.seq, at: m.at, from: fx.from, to: fx.to });
-        else {
-          entry(fx.source).rejects++;
-          rejects.push({
-            seq: m.seq,
-            source: fx.source,
-            kind: fx.kind,
-            column: fx.column,
-            reason: fx.reason,
-            raw: fx.raw,
-          });
-        }
-      }
-    }
-    let createdTable = false;
-    const fileOf = new Map<string, { id: number; path: string }>();
-    let rowCount = 0;
+  const staging = await JsonStaging.open(wh);
+  try {
+    // Everything is serialised before the transaction starts; the files are only read inside it.
+    const rowsOf = new Map<string, { staged: StagedJson; digest: Hash }>();
     for (const [source, e] of bySource) {
-      const shape = shapes.get(source);
-      if (!shape) continue;
-      const id = fileId++;
-      const filePath = `realtime:${source}:${first}-${last}`;
-      fileOf.set(source, { id, path: filePath });
-      if (!(await wh.tableExists('raw', source))) {
-        const cols = shape.columns.map((c) => `${ident(c.name)} ${c.type}`);
-        await wh.run(
-          `CREATE TABLE ${qualified('raw', source)} (${cols.join(', ')}, "_file_id" INTEGER NOT NULL, "_row" BIGINT NOT NULL)`,
-        );
-        createdTable = true;
-      }
+      if (!shapes.has(source) || e.rows.length === 0) continue;
       const digest = createHash('sha256');
-      if (e.rows.length > 0) {
-        const ap = await wh.connection.createAppender(source, 'raw');
-        for (const { seq, row } of e.rows) {
-          for (const c of shape.columns) appendCell(ap, c.type, row[c.name] ?? null);
-          ap.appendInteger(id);
-          ap.appendBigInt(BigInt(seq));
-          ap.endRow();
-          digest.update(JSON.stringify(row));
+      rowsOf.set(source, { staged: await staging.stage(e.rows, source, digest), digest });
+    }
+    const rejectsFile = rejects.length > 0 ? await staging.stage(rejects, 'rejects') : undefined;
+    const seenFile = seen.length > 0 ? await staging.stage(seen, 'messages') : undefined;
+    const linksFile = links.length > 0 ? await staging.stage(links, 'identities') : undefined;
+    return await wh.transaction(async () => {
+      const loadId = await nextId(wh, LOADS, 'load_id');
+      let fileId = await nextId(wh, FILES, 'file_id');
+      let createdTable = false;
+      const fileOf = new Map<string, { id: number; path: string }>();
+      let rowCount = 0;
+      for (const [source, e] of bySource) {
+        const shape = shapes.get(source);
+        if (!shape) continue;
+        const id = fileId++;
+        const filePath = `realtime:${source}:${first}-${last}`;
+        fileOf.set(source, { id, path: filePath });
+        if (!(await wh.tableExists('raw', source))) {
+          const cols = shape.columns.map((c) => `${ident(c.name)} ${c.type}`);
+          await wh.run(
+            `CREATE TABLE ${qualified('raw', source)} (${cols.join(', ')}, "_file_id" INTEGER NOT NULL, "_row" BIGINT NOT NULL)`,
+          );
+          createdTable = true;
         }
-        ap.flushSync();
-        ap.closeSync();
-        rowCount += e.rows.length;
+        const staged = rowsOf.get(source);
+        const digest = staged?.digest ?? createHash('sha256');
+        if (staged) {
+          await insertRows(wh, shape, staged.staged, id);
+          rowCount += e.rows.length;
+        }
+        const mine = profiles.filter((p) => p.fx.source === source);
+        for (const p of mine) {
+          digest.update(JSON.stringify(p.fx.row));
+          await upsertProfile(wh, shape, p.fx, id, p.seq);
+        }
+        const loaded = e.rows.length + mine.length;
+        const hash = digest.digest('hex');
+        await wh.run(
+          `INSERT INTO ${FILES} VALUES (${id}, ${str(source)}, ${str(filePath)}, 'realtime', ${loaded}, ${Date.now()},
+            ${str(hash)}, ${loaded}, ${e.rejects}, ${loadId}, now())`,
+        );
       }
-      const mine = profiles.filter((p) => p.fx.source === source);
-      for (const p of mine) {
-        digest.update(JSON.stringify(p.fx.row));
-        await upsertProfile(wh, shape, p.fx, id, p.seq);
+      if (rejectsFile) {
+        // The file of a reject is its source's realtime path (the same whether or not the source has rows).
+        const cols: JsonColumns = [
+          ['seq', 'BIGINT'],
+          ['source', 'VARCHAR'],
+          ['kind', 'VARCHAR'],
+          ['column', 'VARCHAR'],
+          ['reason', 'VARCHAR'],
+          ['raw', 'VARCHAR'],
+        ];
+        await wh.run(
+          `INSERT INTO ${REJECTS} SELECT ${loadId}, source, ${str('realtime:')} || source || ${str(`:${first}-${last}`)},
+            seq, kind, "column", reason, raw FROM ${readJson(rejectsFile, cols)}`,
+        );
       }
-      const loaded = e.rows.length + mine.length;
-      const hash = digest.digest('hex');
+      if (seenFile) {
+        const cols: JsonColumns = [
+          ['id', 'VARCHAR'],
+          ['us', 'BIGINT'],
+          ['seq', 'BIGINT'],
+        ];
+        await wh.run(
+          `INSERT INTO ${REALTIME_MESSAGES} SELECT id, make_timestamptz(us), seq FROM ${readJson(seenFile, cols)}`,
+        );
+      }
+      if (linksFile) {
+        const cols: JsonColumns = [
+          ['from', 'VARCHAR'],
+          ['to', 'VARCHAR'],
+          ['seq', 'BIGINT'],
+          ['us', 'BIGINT'],
+        ];
+        await wh.run(
+          `INSERT INTO ${IDENTITIES} SELECT "from", "to", seq, make_timestamptz(us) FROM ${readJson(linksFile, cols)}`,
+        );
+      }
+      await wh.run(`DELETE FROM ${REALTIME_LOG} WHERE log = 'wal'`);
+      await wh.run(`INSERT INTO ${REALTIME_LOG} VALUES ('wal', ${last}, now())`);
       await wh.run(
-        `INSERT INTO ${FILES} VALUES (${id}, ${str(source)}, ${str(filePath)}, 'realtime', ${loaded}, ${Date.now()},
-          ${str(hash)}, ${loaded}, ${e.rejects}, ${loadId}, now())`,
+        `INSERT INTO ${LOADS} VALUES (${loadId}, now(), now(), ${`[${[...fileOf.keys()].map(str).join(', ')}]`}::VARCHAR[],
+          ${fileOf.size}, ${rowCount + profiles.length}, ${rejects.length})`,
       );
+      if (createdTable) await rebuildViews(wh, config);
+      return {
+        rows: rowCount,
+        rejects: rejects.length,
+        profiles: profiles.length,
+        lastSeq: last,
+        ms: performance.now() - started,
+      };
+    });
+  } finally {
+    await staging.remove();
+  }
+}
+
+interface SortedEffects {
+  /** Per source touched (rows, profiles or rejects): its rows in seq order and how many rejects. */
+  readonly bySource: Map<
+    string,
+    { rows: { seq: number; row: Readonly<Record<string, Cell>> }[]; rejects: number }
+  >;
+  readonly profiles: { seq: number; fx: ProfileEffect }[];
+  readonly rejects: {
+    seq: number;
+    source: string;
+    kind: string;
+    column: string | null;
+    reason: string;
+    raw: string;
+  }[];
+  /** Alias links, `us` the time they were made (epoch µs). */
+  readonly links: { from: string; to: string; seq: number; us: number }[];
+  /** The messageIds that take part in dedupe, `us` when they were received (epoch µs). */
+  readonly seen: { id: string; us: number; seq: number }[];
+}
+
+/** The effects of `messages` by table, each list in seq order. */
+function sortEffects(messages: readonly LoggedMessage[]): SortedEffects {
+  const out: SortedEffects = { bySource: new Map(), profiles: [], rejects: [], links: [], seen: [] };
+  const entry = (s: string) => {
+    let e = out.bySource.get(s);
+    if (!e) {
+      e = { rows: [], rejects: 0 };
+      out.bySource.set(s, e);
     }
-    if (rejects.length > 0) {
-      const ap = await wh.connection.createAppender('rejects', 'tagverse');
-      for (const r of rejects) {
-        ap.appendBigInt(BigInt(loadId));
-        ap.appendVarchar(r.source);
-        ap.appendVarchar(fileOf.get(r.source)?.path ?? `realtime:${r.source}:${first}-${last}`);
-        ap.appendBigInt(BigInt(r.seq));
-        ap.appendVarchar(r.kind);
-        if (r.column === null) ap.appendNull();
-        else ap.appendVarchar(r.column);
-        ap.appendVarchar(r.reason);
-        ap.appendVarchar(r.raw);
-        ap.endRow();
+    return e;
+  };
+  for (const m of messages) {
+    if (m.dedupe) out.seen.push({ id: m.id, us: Math.round(m.at * 1000), seq: m.seq });
+    for (const fx of m.fx) {
+      if (fx.k === 'row') entry(fx.source).rows.push({ seq: m.seq, row: fx.row });
+      else if (fx.k === 'profile') {
+        entry(fx.source);
+        out.profiles.push({ seq: m.seq, fx });
+      } else if (fx.k === 'alias')
+        out.links.push({ from: fx.from, to: fx.to, seq: m.seq, us: Math.round(m.at * 1000) });
+      else {
+        entry(fx.source).rejects++;
+        out.rejects.push({
+          seq: m.seq,
+          source: fx.source,
+          kind: fx.kind,
+          column: fx.column,
+          reason: fx.reason,
+          raw: fx.raw,
+        });
       }
-      ap.flushSync();
-      ap.closeSync();
     }
-    const deduped = messages.filter((m) => m.dedupe);
-    if (deduped.length > 0) {
-      const ap = await wh.connection.createAppender('realtime_messages', 'tagverse');
-      for (const m of deduped) {
-        ap.appendVarchar(m.id);
-        ap.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(Math.round(m.at * 1000))));
-        ap.appendBigInt(BigInt(m.seq));
-        ap.endRow();
-      }
-      ap.flushSync();
-      ap.closeSync();
-    }
-    for (const l of links) {
-      await wh.run(
-        `INSERT INTO ${IDENTITIES} VALUES (${str(l.from)}, ${str(l.to)}, ${l.seq}, make_timestamptz(${Math.round(l.at * 1000)}))`,
-      );
-    }
-    await wh.run(`DELETE FROM ${REALTIME_LOG} WHERE log = 'wal'`);
-    await wh.run(`INSERT INTO ${REALTIME_LOG} VALUES ('wal', ${last}, now())`);
-    await wh.run(
-      `INSERT INTO ${LOADS} VALUES (${loadId}, now(), now(), ${`[${[...fileOf.keys()].map(str).join(', ')}]`}::VARCHAR[],
-        ${fileOf.size}, ${rowCount + profiles.length}, ${rejects.length})`,
-    );
-    if (createdTable) await rebuildViews(wh, config);
-    return {
-      rows: rowCount,
-      rejects: rejects.length,
-      profiles: profiles.length,
-      lastSeq: last,
-      ms: performance.now() - started,
-    };
-  });
+  }
+  return out;
+}
+
+/**
+ * How a column's cells travel in the staged JSON, and the SQL that makes the column's value of one
+ * (the insert casts it to the column's own type, as the Appender did).
+ */
+function carrier(duckType: string): { json: string; sql: (x: string) => string } {
+  const t = duckType.toUpperCase();
+  if (t.startsWith('TIMESTAMP')) return { json: 'BIGINT', sql: (x) => `make_timestamptz(${x})` };
+  if (t === 'DATE') return { json: 'VARCHAR', sql: (x) => `CAST(${x} AS DATE)` };
+  if (t === 'BOOLEAN') return { json: 'BOOLEAN', sql: (x) => x };
+  if (/INT/.test(t)) return { json: 'BIGINT', sql: (x) => x };
+  if (t === 'DOUBLE' || t === 'FLOAT' || t === 'REAL' || t.startsWith('DECIMAL'))
+    return { json: 'DOUBLE', sql: (x) => x };
+  return { json: 'VARCHAR', sql: (x) => x };
+}
+
+/** `INSERT INTO raw.<source>` the staged `{ seq, row }` array, with `_file_id` = `fileId`, `_row` = seq. */
+async function insertRows(
+  wh: Warehouse,
+  shape: SourceShape,
+  staged: StagedJson,
+  fileId: number,
+): Promise<void> {
+  const cells = shape.columns.map((c) => ({ name: c.name, ...carrier(c.type) }));
+  const struct = `STRUCT(${cells.map((c) => `${ident(c.name)} ${c.json}`).join(', ')})`;
+  const values = cells.map((c) => c.sql(`s."row".${ident(c.name)}`));
+  await wh.run(
+    `INSERT INTO ${qualified('raw', shape.name)} (${[...shape.columns.map((c) => ident(c.name)), '"_file_id"', '"_row"'].join(', ')})
+     SELECT ${[...values, String(fileId), 's."seq"'].join(', ')}
+     FROM ${readJson(staged, [
+       ['seq', 'BIGINT'],
+       ['row', struct],
+     ])} AS s`,
+  );
 }
 
 /** Update the given columns of an entity's profile row, or add the row. */
-async function upsertProfile(
+export async function upsertProfile(
   wh: Warehouse,
   shape: SourceShape,
   fx: ProfileEffect,

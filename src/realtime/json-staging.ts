@@ -1,0 +1,130 @@
+/**
+ * Many rows into DuckDB without a native call per cell: the rows are serialised as one JSON array
+ * (one `JSON.stringify`), written to a file next to the warehouse, and read back by `read_json` inside
+ * an `INSERT ... SELECT`, which DuckDB runs on its own threads while the event loop goes on. The
+ * Appender it replaces cost the main thread one N-API call per cell and ran the insert synchronously
+ * (`flushSync`), stalling every request for the whole flush.
+ *
+ * What goes in comes out unchanged: strings (quotes, backslashes, newlines, NUL, any Unicode) and
+ * numbers (doubles and safe integers read back bit for bit; `JSON.stringify` writes the shortest
+ * round-tripping form and DuckDB's reader rounds correctly). Two values JSON cannot carry become what
+ * the log replay (also JSON) and the Appender already made of them: `-0` is `0`, and a lone UTF-16
+ * surrogate (`"\ud800"` sent over HTTP) is U+FFFD.
+ *
+ * Files live in `<warehouse folder>/staging/` only while a flush uses them; files a crashed process
+ * left there are removed by the next flush.
+ */
+import type { Hash } from 'node:crypto';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { str } from '../warehouse/sql.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+
+/** A staged JSON document. */
+export interface StagedJson {
+  readonly file: string;
+}
+
+/** Values serialised at a time, and bytes written at a time (the event loop waits a few ms at most). */
+const SLICE = 256;
+const WRITE_BYTES = 1 << 20;
+const COMMA = 0x2c;
+
+/** The columns `read_json` produces, as `[name, DuckDB type]` (STRUCT types for nested objects). */
+export type JsonColumns = readonly (readonly [name: string, type: string])[];
+
+const swept = new Set<string>();
+let counter = 0;
+
+/** The staged files of one flush, removed together. */
+export class JsonStaging {
+  private readonly files: string[] = [];
+
+  private constructor(private readonly dir: string) {}
+
+  /** Staging next to the warehouse file (in the system temp folder for an in-memory warehouse). */
+  static async open(wh: Warehouse): Promise<JsonStaging> {
+    const dir =
+      wh.file === ':memory:'
+        ? path.join(os.tmpdir(), 'tagverse-staging')
+        : path.join(path.dirname(path.resolve(wh.file)), 'staging');
+    await mkdir(dir, { recursive: true });
+    if (!swept.has(dir)) {
+      swept.add(dir);
+      for (const name of await readdir(dir)) {
+        if (ownerGone(name)) await rm(path.join(dir, name), { force: true });
+      }
+    }
+    return new JsonStaging(dir);
+  }
+
+  /**
+   * Write `values` as one JSON array, `digest` (if given) updated with its bytes. The main thread
+   * serialises and encodes it `SLICE` values at a time (small strings and buffers, which cost far
+   * less than one big one), and yields to the event loop while each megabyte is written; reading the
+   * file is DuckDB's work.
+   */
+  async stage(values: readonly unknown[], label: string, digest?: Hash): Promise<StagedJson> {
+    const file = path.join(this.dir, `${process.pid}-${++counter}-${label.replace(/[^\w-]/g, '_')}.json`);
+    this.files.push(file);
+    const out = await open(file, 'w');
+    try {
+      if (values.length === 0) await out.write('[]');
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      for (let i = 0; i < values.length; i += SLICE) {
+        // Slices `[a,b]`, `[c,d]`, `[e]` are written `[a,b`, `,c,d`, `,e]`.
+        let bytes = Buffer.from(wellFormedJson(JSON.stringify(values.slice(i, i + SLICE))));
+        if (i > 0) bytes[0] = COMMA;
+        if (i + SLICE < values.length) bytes = bytes.subarray(0, bytes.length - 1);
+        digest?.update(bytes);
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+        if (pendingBytes >= WRITE_BYTES || i + SLICE >= values.length) {
+          await out.writev(pending);
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+    } finally {
+      await out.close();
+    }
+    return { file };
+  }
+
+  /** Remove every file staged here (after the flush committed or failed). */
+  async remove(): Promise<void> {
+    for (const file of this.files.splice(0)) await rm(file, { force: true });
+  }
+}
+
+/** A table function reading a staged array of objects with the given columns (other keys ignored). */
+export function readJson(staged: StagedJson, columns: JsonColumns): string {
+  const cols = columns.map(([name, type]) => `${str(name)}: ${str(type)}`).join(', ');
+  return `read_json(${str(staged.file)}, format = 'array', records = true, columns = {${cols}}, maximum_object_size = 1073741824)`;
+}
+
+/**
+ * `JSON.stringify` writes a lone surrogate as the escape `\udXXX`, which DuckDB's reader refuses;
+ * make each one U+FFFD, as N-API (the Appender) does when it turns a JS string into UTF-8. Only an
+ * escape that is one (an odd run of backslashes before `u`) is replaced, not the text `\ud800`.
+ */
+export function wellFormedJson(json: string): string {
+  if (!json.includes('\\ud')) return json;
+  return json.replace(/(\\+)ud[89a-f][0-9a-f]{2}/g, (m, slashes: string) =>
+    slashes.length % 2 === 1 ? `${slashes}ufffd` : m,
+  );
+}
+
+/** Whether the process that staged this file (its name starts with the pid) has ended. */
+function ownerGone(name: string): boolean {
+  const pid = Number(name.split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
