@@ -70,7 +70,8 @@ function literal(duckType: string, v: Cell): string {
   if (t.startsWith('TIMESTAMP')) return `make_timestamptz(${v as number})`;
   if (t === 'DATE') return `DATE ${str(v as string)}`;
   if (typeof v === 'number' || typeof v === 'boolean') return `CAST(${String(v)} AS ${duckType})`;
-  return `CAST(${str(v)} AS ${duckType})`;
+  // A literal cannot hold NUL: text with NUL is spliced around chr(0).
+  return `CAST(${v.split('\u0000').map(str).join(' || chr(0) || ')} AS ${duckType})`;
 }
 
 export interface FlushResult {

@@ -334,6 +334,47 @@ describe('warehouse sink', () => {
     }
   });
 
+  it('keeps NUL characters in profile traits, entity keys and alias ids (they used to fail the flush)', async () => {
+    const { dir, config } = project();
+    const file = path.join(dir, 'w.duckdb');
+    const who = 'c\u0000nul';
+    const messages: LoggedMessage[] = [
+      {
+        seq: 1,
+        id: 'a',
+        dedupe: true,
+        at: 1_735_689_600_000,
+        via: 'http',
+        fx: [
+          { k: 'profile', source: 'people', entity: who, row: { who, region: 'north\u0000east', age: 40 } },
+        ],
+      },
+      {
+        seq: 2,
+        id: 'b',
+        dedupe: true,
+        at: 1_735_689_600_001,
+        via: 'http',
+        fx: [
+          { k: 'profile', source: 'people', entity: who, row: { who, region: '\u0000' } },
+          { k: 'alias', from: 'anon\u0000', to: who },
+        ],
+      },
+    ];
+    await flushAll(file, config, [messages], flushToWarehouse);
+    const wh = await Warehouse.open(file, { readOnly: true });
+    try {
+      expect(await wh.rows('SELECT who, region, age, _row FROM raw.people')).toEqual([
+        { who, region: '\u0000', age: 40n, _row: 2n },
+      ]);
+      expect(await wh.rows('SELECT alias, entity FROM tagverse.identities')).toEqual([
+        { alias: 'anon\u0000', entity: who },
+      ]);
+    } finally {
+      wh.close();
+    }
+  });
+
   it('writes nothing when a cell does not fit its column, and removes its staged files', async () => {
     const { dir, config } = project();
     const file = path.join(dir, 'w.duckdb');
