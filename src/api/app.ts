@@ -34,6 +34,7 @@ import { registerConsoleRoutes } from './console-routes.js';
 import { DOCS_HTML, DOCS_INIT, docsAsset } from './docs-page.js';
 import { type RealtimeHandle, registerIngestRoutes } from './ingest-routes.js';
 import type { KeyRing, Principal } from './keys.js';
+import { leanProfileRoute, type NodeRoute } from './lean-profile.js';
 import { Metrics } from './metrics.js';
 import { ApiError, problemOf } from './problem.js';
 import { RateLimiter } from './rate-limit.js';
@@ -77,7 +78,12 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
 });
 
-export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: Metrics } {
+export function createApp(opts: ApiOptions): {
+  app: OpenAPIHono<Env>;
+  metrics: Metrics;
+  /** GET /v1/profiles/{id} straight on Node's request (lean-profile.ts), for the server to put in front. */
+  profileRoute: NodeRoute;
+} {
   const { config, holder, keys, limits } = opts;
   const metrics = new Metrics();
   const limiter = new RateLimiter(limits.requestsPerSecond, limits.burst, opts.now);
@@ -99,10 +105,19 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
     },
   });
 
-  app.onError((e, c) => {
+  /** How any error is answered: a problem JSON (unexpected errors are logged). */
+  const problem = (e: unknown) => {
     const { body, headers } = problemOf(e);
     if (body.status >= 500 && body.code === 'internal') console.error(e);
-    return c.body(JSON.stringify(body), body.status as 400, { ...headers, 'content-type': PROBLEM });
+    return {
+      status: body.status,
+      body: JSON.stringify(body),
+      headers: { 'content-type': PROBLEM, ...headers },
+    };
+  };
+  app.onError((e, c) => {
+    const p = problem(e);
+    return c.body(p.body, p.status as 400, p.headers);
   });
   app.notFound((c) => {
     // A deep link into the console (/tags/golf_lover) is the console's page, rendered by the app.
@@ -161,10 +176,9 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
     });
   }
 
-  // Every /v1 route: a valid key, within its rate limit; the store is pinned for the whole request.
-  app.use('/v1/*', async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  /** Admission to /v1: a valid key, within its rate limit. */
+  const admit = (authorization: string | undefined): Principal => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     const principal = m ? keys.verify(m[1]!) : undefined;
     if (!principal) {
       metrics.reject('unauthorized');
@@ -185,7 +199,18 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
         { headers: { 'retry-after': String(wait) } },
       );
     }
-    c.set('principal', principal);
+    return principal;
+  };
+  const authorize = (p: Principal, permission: Permission): void => {
+    if (!allows(p.role, permission)) {
+      metrics.reject('forbidden');
+      throw new ApiError(403, 'auth.forbidden', `the ${p.role} role cannot do this (needs ${permission})`);
+    }
+  };
+
+  // Every /v1 route: a valid key, within its rate limit; the store is pinned for the whole request.
+  app.use('/v1/*', async (c, next) => {
+    c.set('principal', admit(c.req.header('authorization')));
     // Pinned: real-time changes wait while a request reads the store across turns (segments in slices).
     c.set('store', holder.acquire());
     try {
@@ -198,11 +223,7 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
   const need =
     (permission: Permission): MiddlewareHandler<Env> =>
     async (c, next) => {
-      const p = c.get('principal');
-      if (!allows(p.role, permission)) {
-        metrics.reject('forbidden');
-        throw new ApiError(403, 'auth.forbidden', `the ${p.role} role cannot do this (needs ${permission})`);
-      }
+      authorize(c.get('principal'), permission);
       await next();
     };
   const tooLarge = (c: Context): never => {
@@ -696,7 +717,17 @@ export function createApp(opts: ApiOptions): { app: OpenAPIHono<Env>; metrics: M
     });
   });
 
-  return { app, metrics };
+  // GET /v1/profiles/{id} in front of the app (declared and documented above, answered the same way).
+  const profileRoute = leanProfileRoute({
+    holder,
+    metrics,
+    maxUrlLength: limits.maxUrlLength,
+    admit,
+    authorize,
+    problem,
+  });
+
+  return { app, metrics, profileRoute };
 }
 
 /**

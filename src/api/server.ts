@@ -2,8 +2,9 @@
  * `tagverse serve`: load the store, listen on host:port (default 127.0.0.1:8080), watch the warehouse
  * for new builds, and stop cleanly.
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve as listen } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { type ProjectConfig, requireProject } from '../config/project.js';
 import { StoreHolder } from '../online/store-holder.js';
 import { createApp } from './app.js';
@@ -34,6 +35,11 @@ export interface ServeOptions {
   readonly fetch?: typeof fetch;
   /** Wall clock of real time, epoch ms (tests). */
   readonly now?: () => number;
+  /**
+   * Answer GET /v1/profiles/{id} in front of the Hono app (lean-profile.ts; default true). false: every
+   * request goes through the app (tests compare the two).
+   */
+  readonly leanProfiles?: boolean;
 }
 
 export interface RunningServer {
@@ -85,7 +91,7 @@ export async function startServer(
           ...(opts.now ? { now: opts.now } : {}),
         })
       : undefined;
-  const { app } = createApp({
+  const { app, profileRoute } = createApp({
     config,
     holder,
     keys,
@@ -95,16 +101,24 @@ export async function startServer(
     ...(realtime ? { realtime: realtime.handle } : {}),
   });
   const host = opts.host ?? '127.0.0.1';
-  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
-    const s = listen({ fetch: app.fetch, port: opts.port ?? 8080, hostname: host }, () => resolve(s));
-    s.once('error', reject);
+  // The app through Hono's Node adapter, behind the hot profile route (which leaves it the rest).
+  const toApp = getRequestListener(app.fetch, { hostname: host });
+  const lean = opts.leanProfiles ?? true;
+  const http = createServer((req, res) => {
+    if (!lean || !profileRoute(req, res)) void toApp(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 8080, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
   });
   // Slow or stuck clients cannot hold a connection forever.
-  const http = server as import('node:http').Server;
   http.requestTimeout = 30_000;
   http.headersTimeout = 10_000;
   http.keepAliveTimeout = 5_000;
-  const port = (server.address() as AddressInfo).port;
+  const port = (http.address() as AddressInfo).port;
   if (opts.watch ?? true) holder.watch(opts.watchIntervalMs);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log(
@@ -122,7 +136,7 @@ export async function startServer(
       await new Promise<void>((resolve, reject) => {
         holder.stop();
         http.closeAllConnections?.();
-        server.close((e) => (e ? reject(e) : resolve()));
+        http.close((e) => (e ? reject(e) : resolve()));
       });
     },
   };

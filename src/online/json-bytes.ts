@@ -45,8 +45,9 @@ export class JsonBytes {
     return out;
   }
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+  /** The buffer, with room for n more bytes at `pos`. */
+  private room(n: number): Buffer {
+    if (this.pos + n <= this.buf.length) return this.buf;
     // A fresh slab, with the piece written so far moved to its start.
     const used = this.pos - this.start;
     const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, 2 * (used + n)));
@@ -54,27 +55,25 @@ export class JsonBytes {
     this.buf = next;
     this.start = 0;
     this.pos = used;
+    return next;
   }
 
   /** Bytes prepared once (Buffer.from(text, 'utf8')). */
   raw(bytes: Uint8Array): void {
     const n = bytes.length;
-    this.room(n);
-    this.buf.set(bytes, this.pos);
+    this.room(n).set(bytes, this.pos);
     this.pos += n;
   }
 
   /** One ASCII character, by its code. */
   byte(code: number): void {
-    this.room(1);
-    this.buf[this.pos++] = code;
+    this.room(1)[this.pos++] = code;
   }
 
   /** Text known to be ASCII (digits, ISO times, `null`), one byte per character. */
   ascii(text: string): void {
     const n = text.length;
-    this.room(n);
-    const buf = this.buf;
+    const buf = this.room(n);
     let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = text.charCodeAt(i);
     this.pos = p;
@@ -176,20 +175,34 @@ export class JsonBytes {
 
   /** A non-negative integer below 2^53 in decimal. */
   private uint(n: number): void {
+    if (n < 2_147_483_648) {
+      const v = n | 0;
+      let len = 1;
+      for (let t = 10; len < 10 && v >= t; t *= 10) len++;
+      this.digits(v, len);
+      return;
+    }
     let len = 1;
     for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
-    this.digits(n, len);
-  }
-
-  /** The last `width` decimal digits of a non-negative integer, zero-padded. */
-  private digits(n: number, width: number): void {
-    this.room(width);
-    const buf = this.buf;
-    let p = this.pos + width;
-    for (let i = 0; i < width; i++) {
+    const buf = this.room(len);
+    let p = this.pos + len;
+    for (let i = 0; i < len; i++) {
       const q = Math.floor(n / 10);
       buf[--p] = 48 + (n - q * 10);
       n = q;
+    }
+    this.pos += len;
+  }
+
+  /** The last `width` decimal digits of a non-negative integer below 2^31, zero-padded. */
+  private digits(n: number, width: number): void {
+    const buf = this.room(width);
+    let v = n | 0;
+    let p = this.pos + width;
+    for (let i = 0; i < width; i++) {
+      const q = (v / 10) | 0; // int32 arithmetic: a multiplication, not a division
+      buf[--p] = 48 + v - q * 10;
+      v = q;
     }
     this.pos += width;
   }
@@ -303,13 +316,14 @@ export class TagJson {
 }
 
 function writeList(out: JsonBytes, col: ListColumn, ordinal: number): void {
-  if (!col.nonNull.has(ordinal)) {
+  const from = col.offsets[ordinal]!;
+  const to = col.offsets[ordinal + 1]!;
+  // A list with items is not null (asking the bitmap is a native call).
+  if (from === to && !col.nonNull.has(ordinal)) {
     out.raw(NULL);
     return;
   }
   const heads = fragments(itemHeads, col.dict, itemHead);
-  const from = col.offsets[ordinal]!;
-  const to = col.offsets[ordinal + 1]!;
   out.byte(91); // [
   for (let k = from; k < to; k++) {
     if (k > from) out.byte(44);
