@@ -1,9 +1,9 @@
 /**
  * Many rows into DuckDB without a native call per cell: the rows are serialised as one JSON array
- * (one `JSON.stringify`), written to a file next to the warehouse, and read back by `read_json` inside
- * an `INSERT ... SELECT`, which DuckDB runs on its own threads while the event loop goes on. The
- * Appender it replaces cost the main thread one N-API call per cell and ran the insert synchronously
- * (`flushSync`), stalling every request for the whole flush.
+ * (`JSON.stringify` of a slice at a time), written to a file beside the warehouse, and read back by
+ * `read_json` inside an `INSERT ... SELECT`, which DuckDB runs on its own threads while the event
+ * loop goes on. The Appender it replaces cost the main thread one N-API call per cell and ran the
+ * insert synchronously (`flushSync`), stalling every request for the whole flush.
  *
  * What goes in comes out unchanged: strings (quotes, backslashes, newlines, NUL, any Unicode) and
  * numbers (doubles and safe integers read back bit for bit; `JSON.stringify` writes the shortest
@@ -11,8 +11,8 @@
  * the log replay (also JSON) and the Appender already made of them: `-0` is `0`, and a lone UTF-16
  * surrogate (`"\ud800"` sent over HTTP) is U+FFFD.
  *
- * Files live in `<warehouse folder>/staging/` only while a flush uses them; files a crashed process
- * left there are removed by the next flush.
+ * Files live in `<warehouse file>.staging/` (beside DuckDB's own `.wal`) only while a flush uses
+ * them; files a crashed process left there are removed by the next flush.
  */
 import type { Hash } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
@@ -43,12 +43,12 @@ export class JsonStaging {
 
   private constructor(private readonly dir: string) {}
 
-  /** Staging next to the warehouse file (in the system temp folder for an in-memory warehouse). */
+  /** Staging beside the warehouse file (in the system temp folder for an in-memory warehouse). */
   static async open(wh: Warehouse): Promise<JsonStaging> {
     const dir =
       wh.file === ':memory:'
         ? path.join(os.tmpdir(), 'tagverse-staging')
-        : path.join(path.dirname(path.resolve(wh.file)), 'staging');
+        : `${path.resolve(wh.file)}.staging`;
     await mkdir(dir, { recursive: true });
     if (!swept.has(dir)) {
       swept.add(dir);

@@ -285,7 +285,7 @@ describe('warehouse sink', () => {
       expect(a['raw.pay']!.length).toBeGreaterThan(900);
       expect(a['tagverse.rejects']!.length).toBeGreaterThan(100);
       expect(a['tagverse.identities']!.length).toBeGreaterThan(100);
-      expect(readdirSync(path.join(dir, 'staging'))).toEqual([]);
+      expect(readdirSync(`${ours}.staging`)).toEqual([]);
     });
   }
 
@@ -386,12 +386,12 @@ describe('warehouse sink', () => {
     row.row.qty = 2 ** 40; // INTEGER overflows
     await expect(flushAll(file, config, [bad], flushToWarehouse)).rejects.toThrow(/out of range|overflow/i);
     expect(await contents(file)).toEqual(before);
-    expect(readdirSync(path.join(dir, 'staging'))).toEqual([]);
+    expect(readdirSync(`${file}.staging`)).toEqual([]);
   });
 
   it('removes the staged files a process that ended left behind, and only those', async () => {
     const { dir, config } = project();
-    const staging = path.join(dir, 'staging');
+    const staging = path.join(dir, 'w.duckdb.staging');
     mkdirSync(staging);
     // 2^22 + 1 is above Linux's largest pid: no such process. The other file is this process's.
     const stale = path.join(staging, `${2 ** 22 + 1}-1-pay.json`);
