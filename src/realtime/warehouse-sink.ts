@@ -86,9 +86,10 @@ export interface FlushResult {
  * Write `messages` (in seq order, all after the warehouse's last seq) into the warehouse in one
  * transaction. Returns what was written; on any error nothing was.
  *
- * Rows, rejects, messageIds and alias links go in as staged JSON (json-staging.ts): one
- * `JSON.stringify` per table on the main thread, the inserts on DuckDB's threads. A source's
- * `tagverse.files.sha256` is the SHA-256 of its staged rows document followed by its profile rows.
+ * Rows, rejects, messageIds and alias links go in as staged JSON (json-staging.ts): serialised on
+ * the main thread a slice at a time, inserted by DuckDB on its own threads. A source's
+ * `tagverse.files.sha256` is the SHA-256 of its staged rows document (`[{"seq":…,"row":{…}},…]`)
+ * followed by the JSON of each of its profile rows.
  */
 export async function flushToWarehouse(
   wh: Warehouse,
