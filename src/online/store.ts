@@ -10,7 +10,7 @@ import type { TagProgram, TagType, ValueType } from '../lang/ir.js';
 import type { ColumnValueType, SourceSchema, SourceSchemas } from '../lang/schemas.js';
 import { TagverseError } from '../util/problems.js';
 import { type Bitmap, fullBitmap } from './bitmap.js';
-import { type Column, jsonValue } from './columns.js';
+import { type Column, jsonValue, RowPrefetch } from './columns.js';
 import { JsonBytes, TagJson, utf8 } from './json-bytes.js';
 
 /** What a store was loaded from and when. */
@@ -150,6 +150,8 @@ export class TagStore {
   private readonly fieldOf: ReadonlyMap<string, ProfileField>;
   /** The store's categories in order with their tags in catalog order (a category may have none). */
   private readonly groups: readonly CategoryFields[];
+  /** Every profile tag's column, to read an entity's values in all of them at once. */
+  private readonly prefetch: RowPrefetch;
 
   constructor(parts: StoreParts) {
     this.ids = parts.ids;
@@ -202,6 +204,7 @@ export class TagStore {
       ];
     });
     this.fieldOf = new Map(this.fields.map((f) => [f.name, f]));
+    this.prefetch = new RowPrefetch(this.fields.map((f) => f.col));
     // The store's categories, then any other category a tag names (as profile() groups them).
     const order = [...new Set([...parts.categories, ...this.fields.map((f) => f.category)])];
     this.groups = order.map((category) => ({
@@ -237,6 +240,7 @@ export class TagStore {
         `no ${this.info.entityName} '${id}' in the served tags`,
       );
     }
+    if (!sel.tags && sel.category === undefined) this.prefetch.fetch(ord);
     const categories: Record<string, ProfileValue[]> = {};
     const asOf = this.asOfText(ord);
     const add = (f: ProfileField) => {
@@ -299,6 +303,7 @@ export class TagStore {
       if (!g || !this.categories.includes(sel.category)) return this.fail(id, sel);
       groups = [g];
     }
+    if (groups === this.groups) this.prefetch.fetch(o);
     out.begin();
     out.raw(ENTITY_ID);
     out.string(id);
