@@ -140,6 +140,8 @@ export interface RealtimeStatus {
   readonly lastFlushError?: string;
   /** From acceptance to the new values being served (ms), over the last evaluations. */
   readonly latencyMs: { count: number; p50: number | null; p99: number | null };
+  /** How far served tags are behind: the age of the oldest accepted event not evaluated yet (ms). */
+  readonly lagMs: number;
   readonly triggers?: Record<string, unknown>;
 }
 
@@ -169,6 +171,8 @@ export class RealtimeRuntime {
   private readonly dirty = new Set<EntityId>();
   /** When each dirty entity's oldest unserved change was accepted (ms), for latency. */
   private readonly dirtySince = new Map<EntityId, number>();
+  /** The same, on the monotonic clock (performance.now()): how far evaluation lags (lagMs). */
+  private readonly dirtyAt = new Map<EntityId, number>();
   private readonly batchEvents = new Map<EntityId, BatchEvent[]>();
   private readonly profileChanges = new Map<EntityId, Record<string, unknown>>();
   /** Entities whose live values are in the store (re-applied after a reload swap). */
@@ -372,6 +376,13 @@ export class RealtimeRuntime {
     return this.shapes.get(source)?.kind === 'events';
   }
 
+  /** The age of the oldest accepted event not evaluated yet (ms, monotonic clock). */
+  private lagMs(now: number): number {
+    // Insertion order: the first entry became dirty first.
+    for (const at of this.dirtyAt.values()) return Math.max(0, now - at);
+    return 0;
+  }
+
   /** Follow alias links to the entity an id belongs to now. */
   resolve(id: string): string {
     let cur = id;
@@ -510,7 +521,10 @@ export class RealtimeRuntime {
 
   private markDirty(e: EntityId, sinceMs: number): void {
     this.dirty.add(e);
-    if (!this.dirtySince.has(e)) this.dirtySince.set(e, sinceMs);
+    if (!this.dirtySince.has(e)) {
+      this.dirtySince.set(e, sinceMs);
+      this.dirtyAt.set(e, performance.now());
+    }
   }
 
   // ---- evaluating into the store -----------------------------------------------------------------
@@ -539,6 +553,7 @@ export class RealtimeRuntime {
       const evaluatedFor = this.holder.current;
       const sliceMs = 8;
       const started = performance.now();
+      const sliceWall = this.wallMs();
       const ids: EntityId[] = [];
       const updates: EntityUpdate[] = [];
       for (const e of this.dirty) {
@@ -559,9 +574,16 @@ export class RealtimeRuntime {
         });
         if (performance.now() - started > sliceMs) break;
       }
-      if (updates.length > 0) await this.apply(ids, updates, T, evaluatedFor);
+      if (updates.length > 0) await this.apply(ids, updates, T, evaluatedFor, sliceWall, started);
     } catch (e) {
       this.log(`real time: evaluation failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      // Entities of the failed slice are not pending any more: they must not hold lagMs up.
+      for (const id of this.dirtyAt.keys()) {
+        if (!this.dirty.has(id)) {
+          this.dirtyAt.delete(id);
+          this.dirtySince.delete(id);
+        }
+      }
     }
     // More to do: yield to I/O, then go on; else wait for the next tick.
     this.scheduleCommit(this.dirty.size > 0 ? 1 : this.config.realtime.commitIntervalMs);
@@ -572,6 +594,9 @@ export class RealtimeRuntime {
     updates: readonly EntityUpdate[],
     T: number,
     evaluatedFor: TagStore,
+    /** When this slice's evaluation started (wall ms, monotonic ms). */
+    evaluatedAtWall: number,
+    evaluatedAt: number,
   ): Promise<void> {
     const events = new Map<string, BatchEvent[]>();
     for (const e of ids) {
@@ -606,9 +631,16 @@ export class RealtimeRuntime {
       }
       this.served.add(e);
       const since = this.dirtySince.get(e);
-      if (since !== undefined && !this.dirty.has(e)) {
-        this.latencies.push(now - since);
-        this.dirtySince.delete(e);
+      if (since === undefined) continue;
+      // Its events accepted before this evaluation are served now.
+      this.latencies.push(now - since);
+      this.dirtySince.delete(e);
+      this.dirtyAt.delete(e);
+      if (this.dirty.has(e)) {
+        // Events that came meanwhile are not: they count from the evaluation's start (at the latest),
+        // at the back of the order (lagMs reads the first entry as the oldest).
+        this.dirtySince.set(e, evaluatedAtWall);
+        this.dirtyAt.set(e, evaluatedAt);
       }
     }
   }
@@ -756,6 +788,7 @@ export class RealtimeRuntime {
       ...(this.lastFlush ? { lastFlush: this.lastFlush } : {}),
       ...(this.lastFlushError ? { lastFlushError: this.lastFlushError } : {}),
       latencyMs: this.latencies.summary(),
+      lagMs: Math.round(this.lagMs(performance.now())),
       ...(this.triggers && this.deliverer
         ? {
             triggers: {
