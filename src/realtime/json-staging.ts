@@ -15,7 +15,7 @@
  * them; files a crashed process left there are removed by the next flush.
  */
 import type { Hash } from 'node:crypto';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { str } from '../warehouse/sql.js';
@@ -28,8 +28,10 @@ export interface StagedJson {
 
 /** Values serialised at a time, and bytes written at a time (the event loop waits a few ms at most). */
 const SLICE = 256;
-const WRITE_BYTES = 1 << 20;
+const BUFFER_BYTES = 1 << 20;
 const COMMA = 0x2c;
+/** Encoding buffers free for the next stage (one per stage running at once). */
+const buffers: Buffer[] = [];
 
 /** The columns `read_json` produces, as `[name, DuckDB type]` (STRUCT types for nested objects). */
 export type JsonColumns = readonly (readonly [name: string, type: string])[];
@@ -61,34 +63,38 @@ export class JsonStaging {
 
   /**
    * Write `values` as one JSON array, `digest` (if given) updated with its bytes. The main thread
-   * serialises and encodes it `SLICE` values at a time (small strings and buffers, which cost far
-   * less than one big one), and yields to the event loop while each megabyte is written; reading the
-   * file is DuckDB's work.
+   * serialises `SLICE` values at a time and encodes them into a reused megabyte buffer (a fresh
+   * buffer per string cost more than the encoding), and yields to the event loop while each full
+   * buffer is written; reading the file is DuckDB's work.
    */
   async stage(values: readonly unknown[], label: string, digest?: Hash): Promise<StagedJson> {
     const file = path.join(this.dir, `${process.pid}-${++counter}-${label.replace(/[^\w-]/g, '_')}.json`);
     this.files.push(file);
     const out = await open(file, 'w');
+    const buf = buffers.pop() ?? Buffer.allocUnsafeSlow(BUFFER_BYTES);
     try {
       if (values.length === 0) await out.write('[]');
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
+      let used = 0;
       for (let i = 0; i < values.length; i += SLICE) {
-        // Slices `[a,b]`, `[c,d]`, `[e]` are written `[a,b`, `,c,d`, `,e]`.
-        let bytes = Buffer.from(wellFormedJson(JSON.stringify(values.slice(i, i + SLICE))));
-        if (i > 0) bytes[0] = COMMA;
-        if (i + SLICE < values.length) bytes = bytes.subarray(0, bytes.length - 1);
-        digest?.update(bytes);
-        pending.push(bytes);
-        pendingBytes += bytes.length;
-        if (pendingBytes >= WRITE_BYTES || i + SLICE >= values.length) {
-          await out.writev(pending);
-          pending = [];
-          pendingBytes = 0;
+        const json = wellFormedJson(JSON.stringify(values.slice(i, i + SLICE)));
+        // At most 3 UTF-8 bytes per UTF-16 unit: write out what is buffered when this might not fit.
+        if (used + 3 * json.length > buf.length && used > 0) {
+          await writeAll(out, buf.subarray(0, used));
+          used = 0;
         }
+        const big = 3 * json.length > buf.length;
+        const bytes = big ? Buffer.from(json) : buf.subarray(used, used + buf.write(json, used));
+        // Slices `[a,b]`, `[c,d]`, `[e]` are written `[a,b`, `,c,d`, `,e]`.
+        if (i > 0) bytes[0] = COMMA;
+        const part = i + SLICE < values.length ? bytes.subarray(0, bytes.length - 1) : bytes;
+        digest?.update(part);
+        if (big) await writeAll(out, part);
+        else used += part.length;
       }
+      if (used > 0) await writeAll(out, buf.subarray(0, used));
     } finally {
       await out.close();
+      if (buffers.length < 2) buffers.push(buf);
     }
     return { file };
   }
@@ -97,6 +103,11 @@ export class JsonStaging {
   async remove(): Promise<void> {
     for (const file of this.files.splice(0)) await rm(file, { force: true });
   }
+}
+
+/** Write all of `bytes` (a write may take fewer bytes than it was given). */
+async function writeAll(out: FileHandle, bytes: Buffer): Promise<void> {
+  for (let done = 0; done < bytes.length; ) done += (await out.write(bytes, done)).bytesWritten;
 }
 
 /** A table function reading a staged array of objects with the given columns (other keys ignored). */
