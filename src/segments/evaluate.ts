@@ -17,7 +17,7 @@
  */
 import type { RefValue } from '../lang/functions.js';
 import { type CompareOp, type Expr, forEachNode } from '../lang/ir.js';
-import { Bitmap, type Bitmap as BitmapT } from '../online/bitmap.js';
+import { Bitmap, type Bitmap as BitmapT, scratchOrdinals } from '../online/bitmap.js';
 import {
   type Column,
   lowerBound,
@@ -332,7 +332,7 @@ export function numberRangeFilter(col: NumberColumn, op: RangeOp, c: number): No
       }
     },
     within: (candidates) => {
-      const ords = candidates.toUint32Array();
+      const ords = candidates.toUint32Array(scratchOrdinals(candidates.size));
       let k = 0;
       for (let i = 0; i < ords.length; i++) {
         const o = ords[i]!;
