@@ -30,7 +30,7 @@ export interface StagedJson {
 const SLICE = 256;
 const BUFFER_BYTES = 1 << 20;
 const COMMA = 0x2c;
-/** Encoding buffers free for the next stage (one per stage running at once). */
+/** Encoding buffers free for the next stage (each stage running holds one; two are kept). */
 const buffers: Buffer[] = [];
 
 /** The columns `read_json` produces, as `[name, DuckDB type]` (STRUCT types for nested objects). */
@@ -110,7 +110,11 @@ async function writeAll(out: FileHandle, bytes: Buffer): Promise<void> {
   for (let done = 0; done < bytes.length; ) done += (await out.write(bytes, done)).bytesWritten;
 }
 
-/** A table function reading a staged array of objects with the given columns (other keys ignored). */
+/**
+ * A table function reading a staged array of objects with the given columns (other keys ignored).
+ * One object may be as large as a gigabyte (the default limit, 16 MB, would refuse a row with a
+ * long text that the Appender took).
+ */
 export function readJson(staged: StagedJson, columns: JsonColumns): string {
   const cols = columns.map(([name, type]) => `${str(name)}: ${str(type)}`).join(', ');
   return `read_json(${str(staged.file)}, format = 'array', records = true, columns = {${cols}}, maximum_object_size = 1073741824)`;
