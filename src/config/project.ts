@@ -139,6 +139,8 @@ export interface RealtimeConfig {
   readonly flushIntervalMs: number;
   readonly commitIntervalMs: number;
   readonly dedupeWindowMs: number;
+  /** The most messageIds the dedupe window remembers (the oldest go first past it). */
+  readonly dedupeMaxIds: number;
   readonly refreshIntervalMs: number;
   readonly clock: 'event' | 'wall';
   readonly maxEventBytes: number;
@@ -486,6 +488,7 @@ function resolveRealtime(rt: RealtimeInput | undefined, dir: string, asOf: strin
     flushIntervalMs: rt?.flush_interval_ms ?? 2000,
     commitIntervalMs: rt?.commit_interval_ms ?? 20,
     dedupeWindowMs: durationSeconds(rt?.dedupe_window ?? '24h') * 1000,
+    dedupeMaxIds: rt?.dedupe_max_ids ?? 5_000_000,
     refreshIntervalMs: durationSeconds(rt?.refresh_interval ?? '1h') * 1000,
     clock: rt?.clock ?? (asOf === 'now' ? 'wall' : 'event'),
     maxEventBytes: rt?.max_event_bytes ?? 32 * 1024,

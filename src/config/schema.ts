@@ -340,6 +340,14 @@ const RealtimeSchema = z
     dedupe_window: DurationSchema.optional().describe(
       'How long a messageId is remembered to drop duplicates (default 24h).',
     ),
+    dedupe_max_ids: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'The most messageIds remembered (about 100 bytes each; default 5000000): past it the oldest are forgotten before the window ends, so a sustained high rate shortens the window instead of exhausting memory.',
+      ),
     refresh_interval: DurationSchema.optional().describe(
       'Every entity is re-evaluated at least this often, so windows move with time (default 1h).',
     ),

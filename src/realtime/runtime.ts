@@ -31,6 +31,7 @@ import type { StoreHolder } from '../online/store-holder.js';
 import { TagverseError } from '../util/problems.js';
 import { ident, qualified } from '../warehouse/sql.js';
 import { Warehouse } from '../warehouse/warehouse.js';
+import { Deduper } from './deduper.js';
 import { type EntityId, IncrementalEngine } from './engine.js';
 import {
   columnsRead,
@@ -84,28 +85,6 @@ export interface AcceptResult {
   readonly rejected: number;
 }
 
-/** Remembers messageIds for the dedupe window (in acceptance order, so expiry pops from the front). */
-class Deduper {
-  private readonly ids = new Map<string, { seq: number; at: number }>();
-  constructor(private readonly windowMs: number) {}
-  get(id: string): { seq: number; at: number } | undefined {
-    return this.ids.get(id);
-  }
-  add(id: string, seq: number, at: number): void {
-    this.ids.set(id, { seq, at });
-  }
-  expire(now: number): void {
-    const limit = now - this.windowMs;
-    for (const [id, v] of this.ids) {
-      if (v.at > limit) break;
-      this.ids.delete(id);
-    }
-  }
-  get size(): number {
-    return this.ids.size;
-  }
-}
-
 /** A bounded sample of latencies (ms). */
 class Latencies {
   readonly values: number[] = [];
@@ -142,6 +121,11 @@ export interface RealtimeStatus {
   readonly latencyMs: { count: number; p50: number | null; p99: number | null };
   /** How far served tags are behind: the age of the oldest accepted event not evaluated yet (ms). */
   readonly lagMs: number;
+  /**
+   * messageIds remembered for dedupe, ids forgotten early because of realtime.dedupe_max_ids, and
+   * how far back the remembered ones reach (ms; the window, unless the cap shortened it).
+   */
+  readonly dedupe: { readonly ids: number; readonly evicted: number; readonly coversMs: number };
   readonly triggers?: Record<string, unknown>;
 }
 
@@ -205,7 +189,7 @@ export class RealtimeRuntime {
     this.turn = opts.warehouseTurn ?? ((fn) => fn());
     this.log = opts.log ?? (() => {});
     this.wallMs = opts.now ?? Date.now;
-    this.deduper = new Deduper(config.realtime.dedupeWindowMs);
+    this.deduper = new Deduper(config.realtime.dedupeWindowMs, config.realtime.dedupeMaxIds);
   }
 
   /**
@@ -423,10 +407,10 @@ export class RealtimeRuntime {
         if (fx.some((f) => f.k === 'reject')) rejected++;
       },
       (id) => {
-        const seen = this.deduper.get(id);
-        if (!seen) return false;
+        const seen = this.deduper.seqOf(id);
+        if (seen === undefined) return false;
         duplicates++;
-        if (!inBatch.has(id)) waits.push(seen.seq);
+        if (!inBatch.has(id)) waits.push(seen);
         return true;
       },
     );
@@ -789,6 +773,11 @@ export class RealtimeRuntime {
       ...(this.lastFlushError ? { lastFlushError: this.lastFlushError } : {}),
       latencyMs: this.latencies.summary(),
       lagMs: Math.round(this.lagMs(performance.now())),
+      dedupe: {
+        ids: this.deduper.size,
+        evicted: this.deduper.evicted,
+        coversMs: Math.round(this.wallMs() - (this.deduper.oldestAt ?? this.wallMs())),
+      },
       ...(this.triggers && this.deliverer
         ? {
             triggers: {
