@@ -13,6 +13,7 @@
  * test/api/lean-profile.test.ts holds the two paths to the same answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { releaseProfileBytes } from '../online/store.js';
 import type { StoreHolder } from '../online/store-holder.js';
 import type { Principal } from './keys.js';
 import type { Metrics } from './metrics.js';
@@ -144,6 +145,8 @@ export function leanProfileRoute(ctx: LeanProfileContext): NodeRoute {
     metrics.observe(route, 'GET', status, (performance.now() - started) / 1000);
     outgoing.writeHead(status, headers);
     outgoing.end(body);
+    // Nothing waits to be written (the socket took it all): the profile's bytes can be written over.
+    if (typeof body !== 'string' && outgoing.writableLength === 0) releaseProfileBytes(body);
     return true;
   };
 }

@@ -46,6 +46,19 @@ export class JsonBytes {
   }
 
   /** The buffer, with room for n more bytes at `pos`. */
+  /**
+   * The bytes of a piece that nothing references any more (sent): when it is the last piece written,
+   * the next one is written over it, so a slab serves request after request instead of filling up
+   * (each new slab is memory the garbage collector counts).
+   */
+  release(piece: Uint8Array): void {
+    if (piece.buffer !== this.buf.buffer) return;
+    const start = piece.byteOffset - this.buf.byteOffset;
+    if (Math.min(this.buf.length, (start + piece.length + 7) & ~7) !== this.pos) return;
+    this.start = start;
+    this.pos = start;
+  }
+
   private room(n: number): Buffer {
     if (this.pos + n <= this.buf.length) return this.buf;
     // A fresh slab, with the piece written so far moved to its start.

@@ -116,6 +116,14 @@ const out = new JsonBytes();
 const ENTITY_ID = utf8('{"entityId":');
 const AS_OF = utf8(',"asOf":');
 
+/**
+ * Profile bytes (TagStore.profileBytes) that are no longer referenced, e.g. written to a socket that
+ * took them all: their place in the shared output is reused.
+ */
+export function releaseProfileBytes(bytes: Uint8Array): void {
+  out.release(bytes);
+}
+
 export function tagVersion(definition: Readonly<Record<string, unknown>>): string {
   return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 12);
 }

@@ -5,7 +5,7 @@
  * route leaves to the app are the unusual ones only.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { generateKey, KeyRing } from '../../src/api/keys.js';
@@ -20,7 +20,9 @@ const keys = {} as Record<ApiRole, string>;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  config = requireProject(await builtFixture());
+  const built = requireProject(await builtFixture());
+  const limits = { ...built.api.limits, requestsPerSecond: 1_000_000, burst: 1_000_000 };
+  config = { ...built, api: { ...built.api, limits } };
   const records = (['admin', 'viewer', 'ingest'] as const).map((role) => {
     const k = generateKey(role);
     keys[role] = k.key;
@@ -58,6 +60,20 @@ function get(
 }
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** The bodies of the complete HTTP/1.1 responses at the start of `bytes` (Content-Length framing). */
+function httpBodies(bytes: Buffer): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (;;) {
+    const headEnd = bytes.indexOf('\r\n\r\n', at);
+    if (headEnd < 0) return out;
+    const length = Number(/content-length: (\d+)/i.exec(bytes.subarray(at, headEnd).toString('latin1'))?.[1]);
+    if (headEnd + 4 + length > bytes.length) return out;
+    out.push(bytes.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8'));
+    at = headEnd + 4 + length;
+  }
+}
 
 /** Requests of every kind the route sees: plain ones, errors of each check, and unusual ones. */
 function requests(): [string, string, Record<string, string | string[]>, string?][] {
@@ -142,6 +158,39 @@ describe('the lean profile route', () => {
       'content-length': String(Buffer.byteLength(ok.body)),
     });
     expect(ok.body).toBe(JSON.stringify(lean.holder.current.profile('C0001')));
+  });
+
+  it('sends every profile intact when responses wait in socket buffers (pipelined, read late)', async () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => `C${String((i % 400) + 1).padStart(4, '0')}`);
+    const socket = net.connect(lean.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    socket.write(
+      ids
+        .map(
+          (id) =>
+            `GET /v1/profiles/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${keys.viewer}\r\n\r\n`,
+        )
+        .join(''),
+    );
+    // Not read for a while: the server's writes fill the socket and queue behind it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunks: Buffer[] = [];
+    let bodies: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.on('data', (c: Buffer) => {
+        chunks.push(c);
+        bodies = httpBodies(Buffer.concat(chunks));
+        if (bodies.length === ids.length) resolve();
+      });
+      socket.on('error', reject);
+      socket.resume();
+    });
+    socket.destroy();
+    const store = lean.holder.current;
+    bodies.forEach((body, i) => {
+      expect(body, ids[i]).toBe(JSON.stringify(store.profile(ids[i]!)));
+    });
   });
 
   it('refuses past the rate limit as the app does (429, Retry-After, counted)', async () => {

@@ -156,6 +156,24 @@ describe('JsonBytes times, dates and strings', () => {
     );
   });
 
+  it('a released piece is written over by the next; an earlier piece cannot be released', () => {
+    const out = new JsonBytes();
+    const piece = (text: string) => {
+      out.begin();
+      out.string(text);
+      return out.end();
+    };
+    const a = piece('first');
+    const b = piece('second');
+    out.release(a); // not the last piece: kept
+    const c = piece('third');
+    expect([a.toString(), b.toString(), c.toString()]).toEqual(['"first"', '"second"', '"third"']);
+    out.release(c);
+    const d = piece('fourth');
+    expect(d.byteOffset).toBe(c.byteOffset);
+    expect([a.toString(), b.toString(), d.toString()]).toEqual(['"first"', '"second"', '"fourth"']);
+  });
+
   it('a piece that outgrows the slab moves to a new one; earlier pieces keep their bytes', () => {
     const out = new JsonBytes();
     const pieces: [Buffer, string][] = [];
