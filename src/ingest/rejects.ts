@@ -45,7 +45,9 @@ export async function renumberAfterReaderRejects(
   const byLine = new Map<number, ReaderReject[]>();
   for (const e of errors) {
     const line = Number(e.line);
-    byLine.set(line, [...(byLine.get(line) ?? []), e]);
+    const same = byLine.get(line);
+    if (same) same.push(e);
+    else byLine.set(line, [e]);
   }
   const lines = [...byLine.keys()].sort((a, b) => a - b);
   await wh.run('CREATE OR REPLACE TEMP TABLE _tv_shift (t BIGINT)');

@@ -48,10 +48,10 @@ export function localPartsIcu(epochMicros: number, tz: string): LocalParts {
   };
 }
 
-/** Local calendar date of an instant, as days since 1970-01-01. */
+/** Local calendar date of an instant, as days since 1970-01-01: whole days of local time since the epoch. */
 export function localDateDays(epochMicros: number, tz: string): number {
-  const p = localParts(epochMicros, tz);
-  return Date.UTC(p.year, p.month - 1, p.day) / 86_400_000;
+  const ms = Math.floor(epochMicros / 1000);
+  return Math.floor((ms + offsetMs(ms, tz)) / 86_400_000);
 }
 
 /**
@@ -62,13 +62,19 @@ export function localDateDays(epochMicros: number, tz: string): number {
 const QUARTER_MS = 900_000;
 const offsets = new Map<string, Map<number, number>>();
 
+/** The last quarter hour looked up (rows of one entity are usually close in time). */
+let lastTz = '';
+let lastQuarter = Number.NaN;
+let lastOff = 0;
+
 function offsetMs(ms: number, tz: string): number {
+  const quarter = Math.floor(ms / QUARTER_MS);
+  if (quarter === lastQuarter && tz === lastTz) return lastOff;
   let byQuarter = offsets.get(tz);
   if (!byQuarter) {
     byQuarter = new Map();
     offsets.set(tz, byQuarter);
   }
-  const quarter = Math.floor(ms / QUARTER_MS);
   let off = byQuarter.get(quarter);
   if (off === undefined) {
     const start = quarter * QUARTER_MS;
@@ -77,6 +83,9 @@ function offsetMs(ms: number, tz: string): number {
     if (byQuarter.size > 200_000) byQuarter.clear();
     byQuarter.set(quarter, off);
   }
+  lastTz = tz;
+  lastQuarter = quarter;
+  lastOff = off;
   return off;
 }
 

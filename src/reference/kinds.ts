@@ -41,7 +41,9 @@ export function affinityStats(
   for (const r of qualifying(a, events, evalRow, asOf)) {
     const v = evalRow(a.arg!, r);
     if (v === null) continue;
-    groups.set(v as string, [...(groups.get(v as string) ?? []), r]);
+    const group = groups.get(v as string);
+    if (group) group.push(r);
+    else groups.set(v as string, [r]);
   }
   const measure = a.affinity!.measure;
   const out: AffinityStats = new Map();
@@ -150,7 +152,9 @@ export function recurrenceValue(
   for (const r of rows) {
     const v = a.arg ? (evalRow(a.arg, r) as string | null) : null;
     if (a.arg && v === null) continue;
-    groups.set(v, [...(groups.get(v) ?? []), r]);
+    const group = groups.get(v);
+    if (group) group.push(r);
+    else groups.set(v, [r]);
   }
   if (groups.size === 0) return null;
   const cycles = [...groups].map(([v, g]) => cycleOf(g, a, asOf, tz, v));

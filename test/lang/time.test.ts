@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localParts, localPartsIcu } from '../../src/lang/time.js';
+import { localDateDays, localParts, localPartsIcu } from '../../src/lang/time.js';
 
 const ZONES = [
   'Europe/Paris',
@@ -40,5 +40,27 @@ describe('local calendar parts', () => {
     expect(wrong).toEqual([]);
     // Paris, New York, Lord Howe, Chatham and St John's change twice each in 2025.
     expect(transitions).toBe(10);
+  });
+
+  it('local dates (days since 1970) equal the date ICU gives, around midnights, DST changes and before 1970', () => {
+    const wrong: string[] = [];
+    const icuDays = (us: number, tz: string) => {
+      const p = localPartsIcu(us, tz);
+      return Date.UTC(p.year, p.month - 1, p.day) / DAY_MS;
+    };
+    for (const tz of ZONES) {
+      for (const start of [Date.UTC(1969, 11, 20), Date.UTC(2025, 2, 1), Date.UTC(2025, 9, 20)]) {
+        // Every 37 minutes over three weeks (±1 µs), in two interleaved zones: the one-entry cache of
+        // the last quarter hour must not carry a zone's offset over to the other.
+        for (let ms = start; ms < start + 21 * DAY_MS; ms += 37 * 60_000) {
+          for (const us of [ms * 1000 - 1, ms * 1000, ms * 1000 + 1]) {
+            if (localDateDays(us, tz) !== icuDays(us, tz)) wrong.push(`${tz} ${us}`);
+            if (localDateDays(us, 'Pacific/Kiritimati') !== icuDays(us, 'Pacific/Kiritimati'))
+              wrong.push(`Pacific/Kiritimati ${us}`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });
