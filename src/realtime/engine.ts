@@ -80,6 +80,7 @@ function upperBound(w: Window, T: number): number {
 }
 
 const NO_AGGREGATES: readonly Aggregate[] = [];
+const NO_SLOTS: readonly number[] = [];
 const NO_ROWS: readonly Buffered[] = [];
 
 function compareRows(a: EventRow, b: EventRow): number {
@@ -197,7 +198,8 @@ class AggState {
 
 /** What a tag's value expression reads (entity context): aggregates, tags, the as-of time. */
 interface TagInputs {
-  readonly aggs: readonly string[];
+  /** Aggregate slots (see IncrementalEngine.slotOf). */
+  readonly aggs: readonly number[];
   readonly tags: readonly string[];
   readonly asOf: boolean;
 }
@@ -205,7 +207,8 @@ interface TagInputs {
 class EntityState {
   /** Events by source, sorted. */
   readonly buffers = new Map<string, Buffered[]>();
-  readonly aggs = new Map<string, AggState>();
+  /** Aggregate states by slot (created when first advanced); an array, as a payment touches them all. */
+  readonly aggs: (AggState | undefined)[] = [];
   /** As-of time of the current values. */
   asOf = Number.NEGATIVE_INFINITY;
   /** The values as of asOf, while nothing changed since they were computed. */
@@ -246,6 +249,8 @@ export interface EngineOptions {
 /** One affinity aggregate: every entity's contribution (value -> n, m) and the population from them. */
 interface AffinityState {
   readonly a: Aggregate;
+  /** The aggregate's slot in each entity's states. */
+  readonly slot: number;
   readonly stats: Map<EntityId, AffinityStats>;
   dirty: boolean;
   at: number;
@@ -290,7 +295,9 @@ export class IncrementalEngine {
   private readonly aggregates: Aggregate[] = [];
   /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT), isSummarized. */
   private readonly kindOf = new Map<string, { running: boolean; readsT: boolean; summarized: boolean }>();
-  private readonly aggsBySource = new Map<string, Aggregate[]>();
+  /** Each aggregate's slot: its index in `aggregates` and in every entity's `aggs`. */
+  private readonly slotOf = new Map<string, number>();
+  private readonly slotsBySource = new Map<string, number[]>();
   /** The affinity aggregates of each source (their populations change with its events). */
   private readonly affinityBySource = new Map<string, Aggregate[]>();
   private readonly compiledTags: { tag: TagIR; value: Compiled; inputs: TagInputs }[];
@@ -320,7 +327,11 @@ export class IncrementalEngine {
         this.aggregates.push(a);
         const summarized = isSummarized(a);
         this.kindOf.set(a.id, { running: isRunning(a), readsT: dependsOnT(a), summarized });
-        this.aggsBySource.set(a.source, [...(this.aggsBySource.get(a.source) ?? []), a]);
+        this.slotOf.set(a.id, this.aggregates.length - 1);
+        this.slotsBySource.set(a.source, [
+          ...(this.slotsBySource.get(a.source) ?? []),
+          this.aggregates.length - 1,
+        ]);
         const reach =
           a.window.kind === 'ever'
             ? summarized
@@ -332,6 +343,7 @@ export class IncrementalEngine {
           this.affinityBySource.set(a.source, [...(this.affinityBySource.get(a.source) ?? []), a]);
           this.affinity.set(a.id, {
             a,
+            slot: this.aggregates.length - 1,
             stats: new Map(),
             dirty: true,
             at: Number.NaN,
@@ -346,7 +358,7 @@ export class IncrementalEngine {
     this.compiledTags = tags.map((tag) => ({
       tag,
       value: compileClosure(tag.value, program.timezone),
-      inputs: inputsOf(tag.value),
+      inputs: inputsOf(tag.value, this.slotOf),
     }));
     this.rowEnv = new RowEnv(this.profiles);
   }
@@ -402,23 +414,23 @@ export class IncrementalEngine {
     // Usually the newest event: append. Otherwise insert in order and rebuild this source's ranges.
     const last = buffer[buffer.length - 1];
     e.firstSeen = Math.min(e.firstSeen, rec.time);
-    const aggs = this.aggsBySource.get(ev.source) ?? NO_AGGREGATES;
+    const slots = this.slotsBySource.get(ev.source) ?? NO_SLOTS;
     if (!last || compareRows(last, rec) <= 0) {
       buffer.push(rec);
       const index = buffer.length - 1;
-      for (const a of aggs) {
-        const s = e.aggs.get(a.id);
+      for (const slot of slots) {
+        const s = e.aggs[slot];
         // Only a range that reached the end of the buffer can grow: the new event is the newest.
-        if (!s || s.end !== index || rec.time > upperBound(a.window, s.at)) continue;
+        if (!s || s.end !== index || rec.time > upperBound(s.a.window, s.at)) continue;
         s.end++;
-        if (rec.time > lowerBound(a.window, s.at)) this.count(s, rec, e, +1);
+        if (rec.time > lowerBound(s.a.window, s.at)) this.count(s, rec, e, +1);
         else s.start++;
       }
     } else {
       let i = buffer.length;
       while (i > 0 && compareRows(buffer[i - 1]!, rec) > 0) i--;
       buffer.splice(i, 0, rec);
-      for (const a of aggs) e.aggs.get(a.id)?.reset();
+      for (const slot of slots) e.aggs[slot]?.reset();
     }
     for (const a of this.affinityBySource.get(ev.source) ?? NO_AGGREGATES)
       this.affinity.get(a.id)!.dirty = true;
@@ -445,7 +457,7 @@ export class IncrementalEngine {
     const prevT = e.asOf;
     // Row expressions may read as_of: it is T while the ranges move.
     e.asOf = T;
-    for (const a of this.aggregates) this.advance(e, a, T);
+    for (let slot = 0; slot < this.aggregates.length; slot++) this.advance(e, slot, T);
     if (this.incrementalAffinity) this.updateContribution(e, T);
     else this.refreshAffinity(T);
     const aggValue = (id: string, field?: string): RefValue => this.aggregateOf(e, id, field, T);
@@ -483,7 +495,7 @@ export class IncrementalEngine {
       }
       e.changedTags = changed;
     }
-    for (const s of e.aggs.values()) s.changed = false;
+    for (const s of e.aggs) if (s) s.changed = false;
     e.values = values;
     e.base = values;
     this.compact(e, T);
@@ -506,8 +518,8 @@ export class IncrementalEngine {
     changedTags: ReadonlySet<string>,
   ): boolean {
     if (inputs.asOf && moved) return true;
-    for (const id of inputs.aggs) {
-      const s = e.aggs.get(id);
+    for (const slot of inputs.aggs) {
+      const s = e.aggs[slot];
       if (!s || s.changed || s.a.fn === 'affinity' || (moved && s.readsT)) return true;
     }
     for (const t of inputs.tags) if (changedTags.has(t)) return true;
@@ -551,7 +563,7 @@ export class IncrementalEngine {
   }
 
   private invalidate(e: EntityState): void {
-    for (const s of e.aggs.values()) s.reset();
+    for (const s of e.aggs) s?.reset();
     e.values = undefined;
     e.base = undefined;
     e.asOf = Number.NEGATIVE_INFINITY;
@@ -605,12 +617,13 @@ export class IncrementalEngine {
   }
 
   /** Move an aggregate's range of one entity to as-of T. */
-  private advance(e: EntityState, a: Aggregate, T: number): void {
-    let s = e.aggs.get(a.id);
+  private advance(e: EntityState, slot: number, T: number): void {
+    const a = this.aggregates[slot]!;
+    let s = e.aggs[slot];
     if (!s) {
       const k = this.kindOf.get(a.id)!;
       s = new AggState(a, k.running, k.readsT, k.summarized);
-      e.aggs.set(a.id, s);
+      e.aggs[slot] = s;
     }
     if (T < s.at) s.reset();
     const buffer = e.buffers.get(a.source) ?? NO_ROWS;
@@ -647,7 +660,7 @@ export class IncrementalEngine {
   }
 
   private aggregateOf(e: EntityState, id: string, field: string | undefined, T: number): RefValue {
-    const s = e.aggs.get(id)!;
+    const s = e.aggs[this.slotOf.get(id)!]!;
     const a = s.a;
     if (a.fn === 'affinity' && this.incrementalAffinity) {
       // The list moves with everyone else's contributions: computed on every read (it is short).
@@ -732,7 +745,7 @@ export class IncrementalEngine {
   /** Incremental mode: replace entity e's contribution to each affinity population by its value at T. */
   private updateContribution(e: EntityState, T: number): void {
     for (const aff of this.affinity.values()) {
-      const s = e.aggs.get(aff.a.id)!;
+      const s = e.aggs[aff.slot]!;
       if (aff.stats.has(e.id) && s.cached !== undefined) continue;
       this.setContribution(
         aff,
@@ -771,8 +784,8 @@ export class IncrementalEngine {
       aff.total = 0;
       for (const e of this.entities.values()) {
         if (T < e.asOf) this.invalidate(e);
-        this.advance(e, aff.a, T);
-        const s = e.aggs.get(aff.a.id)!;
+        this.advance(e, aff.slot, T);
+        const s = e.aggs[aff.slot]!;
         this.setContribution(
           aff,
           e,
@@ -786,15 +799,15 @@ export class IncrementalEngine {
 
   /** Recompute the population of affinity aggregates when any entity's contribution may have changed. */
   private refreshAffinity(T: number): void {
-    for (const [id, aff] of this.affinity) {
+    for (const aff of this.affinity.values()) {
       // The population is every entity's window at T: it changes with new events and with T.
       if (!aff.dirty && aff.at === T) continue;
       aff.at = T;
-      const a = this.aggregates.find((x) => x.id === id)!;
+      const a = aff.a;
       aff.stats.clear();
       for (const e of this.entities.values()) {
-        this.advance(e, a, T);
-        const s = e.aggs.get(id)!;
+        this.advance(e, aff.slot, T);
+        const s = e.aggs[aff.slot]!;
         const st = affinityStats(a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone);
         if (st.size > 0) aff.stats.set(e.id, st);
         s.cached = undefined;
@@ -817,9 +830,10 @@ export class IncrementalEngine {
       const cap = this.opts.maxBufferedPerEntity;
       if (cap !== undefined && buffer.length - drop > cap) drop = buffer.length - cap;
       if (drop === 0) continue;
-      for (const a of this.aggsBySource.get(source) ?? []) {
-        const s = e.aggs.get(a.id);
+      for (const slot of this.slotsBySource.get(source) ?? NO_SLOTS) {
+        const s = e.aggs[slot];
         if (!s) continue;
+        const a = s.a;
         if (s.summarized) {
           // Fold the dropped rows into the summary. Rows the range had not reached yet (only possible
           // with the cap) count from now on.
@@ -914,8 +928,8 @@ function rankedValue(a: Aggregate, groups: ReadonlyMap<RefValue, RankGroup>): Re
   return items.slice(0, a.k ?? 1);
 }
 
-/** What a value expression reads: aggregate ids, tag names, whether it reads as_of. */
-function inputsOf(x: Expr): TagInputs {
+/** What a value expression reads: aggregate slots, tag names, whether it reads as_of. */
+function inputsOf(x: Expr, slotOf: ReadonlyMap<string, number>): TagInputs {
   const aggs = new Set<string>();
   const tags = new Set<string>();
   let asOf = false;
@@ -924,7 +938,8 @@ function inputsOf(x: Expr): TagInputs {
     else if (e.kind === 'tag') tags.add(e.name);
     else if (e.kind === 'as_of') asOf = true;
   });
-  return { aggs: [...aggs], tags: [...tags], asOf };
+  // An aggregate without a slot is not one of the program's (never expected): -1 reads as always changed.
+  return { aggs: [...aggs].map((id) => slotOf.get(id) ?? -1), tags: [...tags], asOf };
 }
 
 /** Whether two tag values are the same (lists and objects compared by content). */
