@@ -6,8 +6,9 @@
  * every writer to it), and their length is known without measuring a string.
  *
  * Output goes into a slab shared by every profile: a response is a view of the bytes written for it,
- * and a new slab is taken when one fills up (the old one lives on while responses still hold it), so a
- * profile costs neither an allocation of its own nor a copy.
+ * so a profile costs neither an allocation of its own nor a copy. A piece known to be sent is written
+ * over by the next (`release`); otherwise pieces follow one another, and a new slab is taken when one
+ * fills up (the old one lives on while responses still hold it).
  */
 import {
   type BooleanColumn,
@@ -26,6 +27,7 @@ const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
 
 export const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 
+/** A writer of JSON pieces into a slab (see the file comment). */
 export class JsonBytes {
   private buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
   private start = 0;
@@ -45,7 +47,6 @@ export class JsonBytes {
     return out;
   }
 
-  /** The buffer, with room for n more bytes at `pos`. */
   /**
    * The bytes of a piece that nothing references any more (sent): when it is the last piece written,
    * the next one is written over it, so a slab serves request after request instead of filling up
@@ -59,6 +60,7 @@ export class JsonBytes {
     this.pos = start;
   }
 
+  /** The buffer, with room for n more bytes at `pos`. */
   private room(n: number): Buffer {
     if (this.pos + n <= this.buf.length) return this.buf;
     // A fresh slab, with the piece written so far moved to its start.
