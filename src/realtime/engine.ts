@@ -18,10 +18,12 @@ import {
   type Aggregate,
   type Expr,
   forEachNode,
+  type RankMeasure,
   type TagIR,
   type TagProgram,
   type Window,
 } from '../lang/ir.js';
+import { localDateDays } from '../lang/time.js';
 import { aggregateValue, type EventRow, inWindow } from '../reference/aggregate.js';
 import { cell } from '../reference/expression.js';
 import {
@@ -96,22 +98,26 @@ function isRunning(a: Aggregate): boolean {
   );
 }
 
-/**
- * top / argmax by count or by sum, with nothing reading as_of: their per-value scores are kept
- * running, and a read only sorts the values.
- */
-function isRankedRunning(a: Aggregate): boolean {
-  return (
-    (a.fn === 'top' || a.fn === 'argmax') &&
-    (a.by === undefined || a.by.fn === 'count' || a.by.fn === 'sum') &&
-    !dependsOnT(a)
-  );
+/** How top / argmax rank values, and what affinity measures per value. */
+function rankMeasureOf(a: Aggregate): RankMeasure {
+  return a.fn === 'affinity' ? a.affinity!.measure : (a.by ?? { fn: 'count' });
 }
 
-/** One value of a running ranking: rows with it, and its score (rows or the sum of the measure). */
+/**
+ * top / argmax, and affinity, with nothing reading as_of: their per-value scores (rows, sum of the
+ * measure, or distinct local days) are kept running; a read only sorts or lists the values.
+ */
+function isRankedRunning(a: Aggregate): boolean {
+  if (a.fn !== 'top' && a.fn !== 'argmax' && a.fn !== 'affinity') return false;
+  const m = rankMeasureOf(a);
+  return !dependsOnT(a) && !(m.arg !== undefined && readsAsOf(m.arg));
+}
+
+/** One value of a running ranking: rows with it, its score, and (distinct days) rows per local day. */
 interface RankGroup {
   rows: number;
   score: number;
+  days: Map<number, number> | undefined;
 }
 
 /**
@@ -649,7 +655,7 @@ export class IncrementalEngine {
     if (a.filter && ev(a.filter, r) !== true) return;
     s.cached = undefined;
     s.changed = true;
-    if (s.groups) rankRow(s.groups, a, r, ev, sign);
+    if (s.groups) rankRow(s.groups, a, r, ev, sign, this.program.timezone);
     if (!s.running) return;
     addRow(s, a, r, ev, sign);
   }
@@ -747,14 +753,16 @@ export class IncrementalEngine {
     for (const aff of this.affinity.values()) {
       const s = e.aggs[aff.slot]!;
       if (aff.stats.has(e.id) && s.cached !== undefined) continue;
-      this.setContribution(
-        aff,
-        e,
-        affinityStats(aff.a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone),
-      );
+      this.setContribution(aff, e, this.contributionOf(e, s, T));
       // Marks the range as read: the contribution is recomputed only after the range changes again.
       s.cached = { value: null, at: T };
     }
+  }
+
+  /** An entity's affinity statistics over its range at T: running, or recomputed from the rows. */
+  private contributionOf(e: EntityState, s: AggState, T: number): AffinityStats {
+    if (s.groups) return statsFromGroups(s.groups);
+    return affinityStats(s.a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone);
   }
 
   private setContribution(aff: AffinityState, e: EntityState, next: AffinityStats): void {
@@ -786,11 +794,7 @@ export class IncrementalEngine {
         if (T < e.asOf) this.invalidate(e);
         this.advance(e, aff.slot, T);
         const s = e.aggs[aff.slot]!;
-        this.setContribution(
-          aff,
-          e,
-          affinityStats(aff.a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone),
-        );
+        this.setContribution(aff, e, this.contributionOf(e, s, T));
         s.cached = { value: null, at: T };
       }
       aff.sumsChanged = true;
@@ -803,12 +807,11 @@ export class IncrementalEngine {
       // The population is every entity's window at T: it changes with new events and with T.
       if (!aff.dirty && aff.at === T) continue;
       aff.at = T;
-      const a = aff.a;
       aff.stats.clear();
       for (const e of this.entities.values()) {
         this.advance(e, aff.slot, T);
         const s = e.aggs[aff.slot]!;
-        const st = affinityStats(a, this.rangeRows(e, s), this.rowEval(e), T, this.program.timezone);
+        const st = this.contributionOf(e, s, T);
         if (st.size > 0) aff.stats.set(e.id, st);
         s.cached = undefined;
       }
@@ -903,20 +906,36 @@ function rankRow(
   r: EventRow,
   ev: (x: Expr, r: EventRow) => RefValue,
   sign: 1 | -1,
+  timezone: string,
 ): void {
   const v = a.arg ? ev(a.arg, r) : null;
   if (v === null) return;
   let g = groups.get(v);
   if (!g) {
-    g = { rows: 0, score: 0 };
+    g = { rows: 0, score: 0, days: undefined };
     groups.set(v, g);
   }
   g.rows += sign;
-  if (a.by?.fn === 'sum') {
-    const x = a.by.arg ? ev(a.by.arg, r) : null;
+  const m = rankMeasureOf(a);
+  if (m.fn === 'sum') {
+    const x = m.arg ? ev(m.arg, r) : null;
     if (x !== null) g.score += sign * (x as number);
+  } else if (m.fn === 'distinct_days') {
+    if (!g.days) g.days = new Map();
+    const day = localDateDays(r.time, timezone);
+    const n = (g.days.get(day) ?? 0) + sign;
+    if (n === 0) g.days.delete(day);
+    else g.days.set(day, n);
+    g.score = g.days.size;
   } else g.score += sign;
   if (g.rows === 0) groups.delete(v);
+}
+
+/** An entity's affinity contribution from running per-value scores (as affinityStats computes it). */
+function statsFromGroups(groups: ReadonlyMap<RefValue, RankGroup>): AffinityStats {
+  const out: AffinityStats = new Map();
+  for (const [v, g] of groups) if (g.score > 0) out.set(v as string, { n: g.rows, m: g.score });
+  return out;
 }
 
 /** top / argmax from running scores, ordered as the reference does: score descending, then value. */

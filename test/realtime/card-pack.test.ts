@@ -52,7 +52,12 @@ afterAll(() => wh?.close());
 describe('the incremental evaluator on the card pack', () => {
   test('equals the DuckDB build a month before the last event and at it, streaming every payment', async () => {
     const engine = new IncrementalEngine(program);
-    for (const source of program.profiles) engine.setProfiles(source, data.profiles[source] ?? []);
+    // The server's mode: affinity populations follow the entities as they are read.
+    const served = new IncrementalEngine(program, program.tags, { affinity: 'incremental' });
+    for (const source of program.profiles) {
+      engine.setProfiles(source, data.profiles[source] ?? []);
+      served.setProfiles(source, data.profiles[source] ?? []);
+    }
     const key = program.entityKeys.transactions!;
     const time = program.timeColumns.transactions!;
     const events = [...(data.events.transactions ?? [])].sort(
@@ -63,16 +68,19 @@ describe('the incremental evaluator on the card pack', () => {
     for (const asOf of [lastEvent - 30 * DAY, lastEvent]) {
       for (; i < events.length && (events[i]![time] as number) <= asOf; i++) {
         const r = events[i]!;
-        engine.add({
+        const ev = {
           source: 'transactions',
           entity: r[key] as EntityId,
           time: r[time] as number,
           fileId: r._file_id as number,
           row: r._row as number,
           data: r,
-        });
+        };
+        engine.add(ev);
+        served.add(ev);
         // Read the payer now and then, as the server does: later reads re-evaluate only what changed.
         if (i % 40 === 0) engine.valuesAt(r[key] as EntityId, r[time] as number);
+        if (i % 7 === 0) served.valuesAt(r[key] as EntityId, r[time] as number);
       }
       const sql = await sqlValues(wh, program, asOf);
       const inc = engine.allValuesAt(asOf) as Map<
@@ -81,6 +89,10 @@ describe('the incremental evaluator on the card pack', () => {
       >;
       expect(inc.size).toBe(sql.size);
       expect(differences(program, sql, inc, ['sql', 'incremental'])).toEqual([]);
+      // Incremental populations equal the exact ones once every entity's contribution is as of asOf.
+      served.refreshPopulation(asOf);
+      const live = served.allValuesAt(asOf) as typeof inc;
+      expect(differences(program, sql, live, ['sql', 'served'])).toEqual([]);
     }
   }, 120_000);
 });
