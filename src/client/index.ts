@@ -1,8 +1,10 @@
 /**
  * A typed client for the Tagverse HTTP API: `import { TagverseClient } from 'tagverse/client'`.
- * One method per route; errors arrive as `TagverseApiError` carrying the problem's `code`, `status`,
- * `field` and expression positions. Uses the global `fetch` (Node 18+, browsers) and nothing else, so
- * it is safe to bundle into apps.
+ * One method per route of the profile, catalog, segment, store, recommendation and decision API (and
+ * health, metrics, OpenAPI); none for the console's routes (docs/console.md) or ingestion, which goes
+ * through Segment clients or plain HTTP (docs/realtime.md). Errors arrive as `TagverseApiError`
+ * carrying the problem's `code`, `status`, `field` and expression positions. Uses the global `fetch`
+ * (Node 18+, browsers) and nothing else, so it is safe to bundle into apps.
  * @example
  *   const tv = new TagverseClient({ baseUrl: 'http://127.0.0.1:8080', apiKey: process.env.TAGVERSE_KEY! });
  *   const p = await tv.profile('C0000042', { tags: ['golf_lover', 'spend_90d'] });

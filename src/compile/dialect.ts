@@ -1,7 +1,7 @@
 /**
  * The `Dialect` interface: everything engine-specific about turning tag IR into SQL.
  * The compiler (expression.ts, plan.ts) only builds SQL through these methods, so a new engine is a
- * new folder implementing this shape (DuckDB today; ClickHouse next).
+ * new folder implementing this shape (duckdb/ and clickhouse/).
  */
 import type {
   AffinityParams,

@@ -3,7 +3,9 @@
  *
  * 1. One grouped scan per events source computing every plain aggregate of every tag on that source
  *    (conditional aggregation, one FILTER/-If per aggregate): the cost grows with sources, not tags.
- * 2. One grouped query per top/argmax aggregate (rank values per entity).
+ * 2. One query per dedicated aggregate: a grouped query per top/argmax aggregate (rank values per
+ *    entity), and one per affinity, recurrence and shift aggregate, built by the dialect (statement
+ *    kind `top` for all of them).
  * 3. The entity universe: every entity with an event at or before T or a profile row.
  * 4. Assembly: entities LEFT JOIN aggregates and profiles, then tag expressions layer by layer in
  *    dependency order (a tag's layer is one more than the deepest tag it reads).

@@ -1,6 +1,7 @@
 /**
- * Local calendar parts of an instant in an IANA time zone, for the reference (and later incremental)
- * evaluators. Instants are epoch microseconds. Uses Intl (ICU), like the warehouse does.
+ * Local calendar parts of an instant in an IANA time zone, for the reference and incremental
+ * (src/realtime/engine.ts) evaluators. Instants are epoch microseconds. Uses Intl (ICU), like the
+ * warehouse does.
  */
 
 export interface LocalParts {

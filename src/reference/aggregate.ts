@@ -117,7 +117,7 @@ export function aggregateValue(
       return ranked.slice(0, a.k ?? 1);
     }
     default:
-      // Aggregates made by the newer tag kinds (affinity, recurrence, shift) have no reference yet.
+      // Aggregates made by the tag kinds (affinity, recurrence, shift): their callers use kinds.ts.
       throw new Error(`the reference evaluator has no meaning for the aggregate ${a.fn} yet`);
   }
 }
