@@ -6,9 +6,11 @@
  * back as the program's longest window needs (aggregates over `ever` keep cumulative state instead);
  * for each aggregate, the range of those events inside its window at the entity's current as-of time.
  * Moving the as-of time forward admits and expires events at the window edges; a new event is added to
- * the ranges it falls in. Counts, sums and shares update in O(1); the other aggregates recompute from
+ * the ranges it falls in. Counts, sums, averages and shares update in O(1), as do the per-value scores
+ * of top/argmax and affinity (count, sum or distinct local days); the other aggregates recompute from
  * their range when read (through the reference evaluator's own functions, so the meaning is the
- * same by construction); derived tags are re-evaluated from compiled closures.
+ * same by construction); derived tags are re-evaluated from compiled closures. Aggregates over `ever`
+ * that can be summarised fold the events compaction drops into a summary (isSummarized).
  *
  * The differential tests (test/realtime) check that values equal the batch SQL values at the same
  * as-of time for random streams and for the card pack.
