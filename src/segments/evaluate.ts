@@ -104,6 +104,23 @@ interface Fallback {
 
 class Planner {
   readonly fallbacks: Fallback[] = [];
+  /**
+   * Bitmaps this evaluation made (never the store's own). Roaring reports their memory to V8 as
+   * external memory; left to the garbage collector, a few counts of a 1M-entity store push V8 into a
+   * full collection (walking every entity id). They are freed as soon as the result is known.
+   */
+  private readonly owned: BitmapT[] = [];
+
+  own(b: BitmapT): BitmapT {
+    this.owned.push(b);
+    return b;
+  }
+
+  /** Free every bitmap this evaluation made, except `keep` (the result handed out). */
+  release(keep: BitmapT | undefined): void {
+    for (const b of this.owned) if (b !== keep) b.dispose();
+    this.owned.length = 0;
+  }
 
   constructor(private readonly store: TagStore) {}
 
@@ -119,7 +136,7 @@ class Planner {
   }
 
   private nonNull(col: Column): BitmapT {
-    if (col.kind === 'boolean') return Bitmap.or(col.trueSet, col.falseSet);
+    if (col.kind === 'boolean') return this.own(Bitmap.or(col.trueSet, col.falseSet));
     return col.nonNull;
   }
 
@@ -134,7 +151,7 @@ class Planner {
   private presence(col: Column): Tri {
     return tri(
       () => this.nonNull(col),
-      () => Bitmap.andNot(this.store.all, this.nonNull(col)),
+      () => this.own(Bitmap.andNot(this.store.all, this.nonNull(col))),
     );
   }
 
@@ -171,8 +188,8 @@ class Planner {
         const a = this.bool(e.left);
         const b = this.bool(e.right);
         return tri(
-          () => Bitmap.or(a.t(), b.t()),
-          () => Bitmap.and(a.f(), b.f()),
+          () => this.own(Bitmap.or(a.t(), b.t())),
+          () => this.own(Bitmap.and(a.f(), b.f())),
         );
       }
       case 'compare':
@@ -186,8 +203,8 @@ class Planner {
         else if (e.arg.type === 'boolean') {
           const a = this.bool(e.arg);
           present = tri(
-            () => Bitmap.or(a.t(), a.f()),
-            () => Bitmap.andNot(this.store.all, Bitmap.or(a.t(), a.f())),
+            () => this.own(Bitmap.or(a.t(), a.f())),
+            () => this.own(Bitmap.andNot(this.store.all, this.own(Bitmap.or(a.t(), a.f())))),
           );
         } else return this.fallback(e);
         // is null: true where absent; is not null: true where present. Never null itself.
@@ -224,15 +241,15 @@ class Planner {
           .sort((p, q) => p.count - q.count);
         sets.sort((p, q) => p.size - q.size);
         let cur = sets[0];
-        for (let i = 1; i < sets.length; i++) cur = Bitmap.and(cur!, sets[i]!);
+        for (let i = 1; i < sets.length; i++) cur = this.own(Bitmap.and(cur!, sets[i]!));
         for (const { x, count } of ranges) {
           if (cur === undefined) cur = x.t();
-          else if (cur.size < count) cur = x.range!.within(cur);
-          else cur = Bitmap.and(cur, x.t());
+          else if (cur.size < count) cur = this.own(x.range!.within(cur));
+          else cur = this.own(Bitmap.and(cur, x.t()));
         }
         return cur!;
       },
-      () => Bitmap.orMany(terms.map((x) => x.f())),
+      () => this.own(Bitmap.orMany(terms.map((x) => x.f()))),
     );
   }
 
@@ -251,7 +268,7 @@ class Planner {
     if (v === null) return this.fromConstant(null);
     const t = this.compareSet(col, op, v);
     if (!t) return undefined;
-    const sets = tri(t, () => Bitmap.andNot(this.nonNull(col), t()));
+    const sets = tri(t, () => this.own(Bitmap.andNot(this.nonNull(col), t())));
     if (col.kind !== 'number' || typeof v !== 'number') return sets;
     return { ...sets, range: numberRangeFilter(col, op as RangeOp, v) };
   }
@@ -270,8 +287,11 @@ class Planner {
     const anyNull = values.some((v) => v === null);
     // In: true where x equals an item; null where x is null or (no match and an item is null); else false.
     const r = tri(
-      () => (sets.length === 0 ? EMPTY : Bitmap.orMany(sets.map((s) => s()))),
-      () => (anyNull ? EMPTY : Bitmap.andNot(this.nonNull(col), Bitmap.orMany(sets.map((s) => s())))),
+      () => (sets.length === 0 ? EMPTY : this.own(Bitmap.orMany(sets.map((s) => s())))),
+      () =>
+        anyNull
+          ? EMPTY
+          : this.own(Bitmap.andNot(this.nonNull(col), this.own(Bitmap.orMany(sets.map((s) => s()))))),
     );
     return e.negated ? { t: r.f, f: r.t } : r;
   }
@@ -286,7 +306,7 @@ class Planner {
     const t = code === undefined ? EMPTY : col.sets[code]!;
     return tri(
       () => t,
-      () => Bitmap.andNot(col.nonNull, t),
+      () => this.own(Bitmap.andNot(col.nonNull, t)),
     );
   }
 
@@ -415,8 +435,18 @@ export async function evaluateSegment(
   opts: EvaluateOptions = {},
 ): Promise<Evaluation> {
   const planner = new Planner(store);
-  const root = planner.bool(expr);
-  for (const fb of planner.fallbacks) await runFallback(store, fb, opts);
-  if (opts.deadline !== undefined && Date.now() > opts.deadline) throw timeout();
-  return { members: root.t(), fallbacks: planner.fallbacks.length };
+  let members: BitmapT | undefined;
+  try {
+    const root = planner.bool(expr);
+    for (const fb of planner.fallbacks) {
+      await runFallback(store, fb, opts);
+      planner.own(fb.t);
+      planner.own(fb.f);
+    }
+    if (opts.deadline !== undefined && Date.now() > opts.deadline) throw timeout();
+    members = root.t();
+    return { members, fallbacks: planner.fallbacks.length };
+  } finally {
+    planner.release(members);
+  }
 }

@@ -4,11 +4,12 @@
  * bitmaps give are exactly the entities for which the compiled SQL condition IS TRUE.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { duckdbDialect } from '../../src/compile/duckdb/dialect.js';
 import { compileExpr, type Resolver } from '../../src/compile/expression.js';
 import { type ProjectConfig, requireProject } from '../../src/config/project.js';
 import type { Expr } from '../../src/lang/ir.js';
+import { Bitmap } from '../../src/online/bitmap.js';
 import { loadStore } from '../../src/online/load.js';
 import type { TagStore } from '../../src/online/store.js';
 import { evaluateSegment } from '../../src/segments/evaluate.js';
@@ -153,5 +154,41 @@ describe('segments agree with SQL on the warehouse', () => {
       }),
       { numRuns: 150, seed: 20_250_630 },
     );
+  });
+});
+
+describe('an evaluation frees the bitmaps it made, and only those', () => {
+  it('frees its intermediate sets, never its result, and the store answers every expression the same afterwards', async () => {
+    // Chains of and/or/not/in/is-null and a per-entity fallback: their intermediate sets are the
+    // evaluation's own (roaring reports their memory to V8, which would collect for them otherwise).
+    const texts = [
+      "vip and not dormant and region in ('Seoul', 'Busan') and online_lover",
+      '(dormant or big_spender) is null',
+      "not (vip or big_spender) and region not in ('Daegu', null)",
+      'spend_90d / txn_count > 40 and vip',
+      // The false-set of a comparison reads the column's own non-null set: that one must survive.
+      'not (avg_ticket < 50) and vip',
+    ];
+    const disposed: unknown[] = [];
+    const original = Bitmap.prototype.dispose;
+    const spy = vi.spyOn(Bitmap.prototype, 'dispose').mockImplementation(function (this: Bitmap) {
+      disposed.push(this);
+      original.call(this);
+    });
+    try {
+      for (const text of texts) {
+        disposed.length = 0;
+        const expr = compileSegment(config, store, text);
+        const sql = await sqlMembers(expr);
+        const r = await evaluateSegment(store, expr);
+        expect(disposed.length, text).toBeGreaterThan(0);
+        expect(disposed.includes(r.members), text).toBe(false);
+        expect([...r.members.toUint32Array()].map((o) => store.ids[o]!).sort(), text).toEqual(sql);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    // Nothing of the store was freed: every atom still agrees with SQL.
+    for (const text of INDEXED) await agree(text);
   });
 });
