@@ -28,9 +28,9 @@ import {
   stringRange,
 } from '../online/columns.js';
 import type { TagStore } from '../online/store.js';
-import { evalExpr, type Scope } from '../reference/expression.js';
+import { evalExpr } from '../reference/expression.js';
 import { TagverseError } from '../util/problems.js';
-import { ColumnwisePlan, entityScope } from './columnwise.js';
+import { ColumnwisePlan, constantScope, entityScope } from './columnwise.js';
 
 export interface EvaluateOptions {
   /** Epoch ms after which evaluation stops with `segment.timeout`. */
@@ -362,20 +362,6 @@ export function numberRangeFilter(col: NumberColumn, op: RangeOp, c: number): No
       out.addMany(ords.subarray(0, k));
       return out;
     },
-  };
-}
-
-function constantScope(store: TagStore): Scope {
-  const noColumn = (): never => {
-    throw new Error('a constant expression read a column');
-  };
-  return {
-    asOfMicros: store.info.asOfMicros,
-    timezone: store.program.timezone,
-    column: noColumn,
-    profile: noColumn,
-    tag: noColumn,
-    agg: noColumn,
   };
 }
 
