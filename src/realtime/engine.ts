@@ -101,8 +101,11 @@ function isRunning(a: Aggregate): boolean {
 }
 
 /** How top / argmax rank values, and what affinity measures per value. */
+const BY_COUNT: RankMeasure = { fn: 'count' };
+
 function rankMeasureOf(a: Aggregate): RankMeasure {
-  return a.fn === 'affinity' ? a.affinity!.measure : (a.by ?? { fn: 'count' });
+  // Read for every row entering or leaving a range: no new object for the default measure.
+  return a.fn === 'affinity' ? a.affinity!.measure : (a.by ?? BY_COUNT);
 }
 
 /**
