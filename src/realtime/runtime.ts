@@ -542,11 +542,8 @@ export class RealtimeRuntime {
       const updates: EntityUpdate[] = [];
       for (const e of this.dirty) {
         this.dirty.delete(e);
-        const values = this.engine.valuesAt(e, T);
         // An entity already served needs only the tags whose value changed (the store holds the rest).
-        const changed = this.served.has(e) ? this.engine.changedTags(e) : undefined;
-        const tags: Record<string, unknown> = changed === undefined ? values : {};
-        if (changed !== undefined) for (const name of changed) tags[name] = values[name];
+        const tags = this.engine.updateAt(e, T, this.served.has(e));
         const profiles = this.profileChanges.get(e);
         this.profileChanges.delete(e);
         ids.push(e);

@@ -3,6 +3,7 @@
  * streams (events arriving mostly in time order, some late), read at several increasing as-of times,
  * must give the batch values of the data that had arrived, for every entity and tag.
  */
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TagProgram } from '../../src/lang/ir.js';
@@ -46,7 +47,8 @@ function arrivals(data: ReferenceData, lateEvery: number): { source: string; row
 /**
  * Add events to the engine. With `readEvery`, every so many events the event's entity is also read as
  * of the newest event time so far (as the server does), so later reads re-evaluate only what changed.
- * Returns that newest time: the next feed starts from it (the server's clock never goes back, and a
+ * Each read takes what the server sends (engine.updateAt) into `served` and checks it against the whole
+ * values. Returns that newest time: the next feed starts from it (the server's clock never goes back, and a
  * late event must not make it read an entity before a time it was already read at).
  */
 function feed(
@@ -55,6 +57,7 @@ function feed(
   events: readonly { source: string; row: RefRow }[],
   readEvery = 0,
   since = Number.NEGATIVE_INFINITY,
+  served = new Map<EntityId, TagValues>(),
 ): number {
   let newest = since;
   events.forEach(({ source, row }, i) => {
@@ -69,7 +72,19 @@ function feed(
       data: row,
     });
     newest = Math.max(newest, time);
-    if (readEvery > 0 && i % readEvery === 0) engine.valuesAt(entity, newest);
+    if (readEvery > 0 && i % readEvery === 0) {
+      // As the server reads: only the tags that changed once an entity is served. Those, applied over
+      // what was sent before, must be the entity's whole values.
+      const update = engine.updateAt(entity, newest, served.has(entity));
+      const sent = { ...served.get(entity), ...update };
+      served.set(entity, sent);
+      const whole = engine.valuesAt(entity, newest);
+      if (!isDeepStrictEqual(sent, whole)) {
+        throw new Error(
+          `updates of ${String(entity)} at ${newest} add up to ${JSON.stringify(sent)}, not ${JSON.stringify(whole)}`,
+        );
+      }
+    }
   });
   return newest;
 }
@@ -106,7 +121,8 @@ describe('the incremental evaluator agrees with batch SQL', () => {
             const half = Math.floor(stream.length / 2);
             const times = stream.map((e) => (e.row.ts ?? e.row.at) as number);
             const early = half > 0 ? Math.max(...times.slice(0, half)) : world.asOf - 1;
-            const newest = feed(engine, program, stream.slice(0, half), readEvery);
+            const served = new Map<EntityId, TagValues>();
+            const newest = feed(engine, program, stream.slice(0, half), readEvery, undefined, served);
             const arrived: ReferenceData = {
               events: {
                 tx: stream
@@ -123,7 +139,7 @@ describe('the incremental evaluator agrees with batch SQL', () => {
             const asOfEarly = Math.min(early, world.asOf);
             let diffs = await compareAt(program, engine, arrived, asOfEarly);
             if (diffs.length > 0) throw new Error([...diffs, `early read at ${asOfEarly}`, yaml].join('\n'));
-            feed(engine, program, stream.slice(half), readEvery, Math.max(newest, asOfEarly));
+            feed(engine, program, stream.slice(half), readEvery, Math.max(newest, asOfEarly), served);
             for (const asOf of [world.asOf, world.asOf + 3_600_000_000]) {
               diffs = await compareAt(program, engine, world.data, asOf);
               if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`, yaml].join('\n'));
