@@ -33,6 +33,9 @@ import {
   affinityList,
   affinityPopulation,
   affinityStats,
+  type CycleStats,
+  recurrenceAt,
+  recurrenceCycles,
   recurrenceValue,
   shiftValue,
 } from '../reference/kinds.js';
@@ -178,6 +181,13 @@ class AggState {
   readonly groups: Map<RefValue, RankGroup> | undefined;
   /** Value computed from the range, valid until the range changes (or T, for values that read it). */
   cached: { value: RefValue; at: number } | undefined;
+  /**
+   * Recurrence: each value's cycle over the range, valid until the range changes; a read at a new T
+   * only ranks them again (recurrenceAt). Undefined when the filter or argument reads as_of.
+   */
+  cycles: CycleStats[] | undefined;
+  /** Whether `cycles` may be kept (recurrence whose filter and argument do not read as_of). */
+  readonly keepsCycles: boolean;
   /** Lowest as-of time this state was advanced to (states only move forward). */
   at = Number.NEGATIVE_INFINITY;
   /** The value may differ from the one the entity's tags last read (rows entered or left the range). */
@@ -191,6 +201,8 @@ class AggState {
     readonly summarized: boolean,
   ) {
     this.groups = isRankedRunning(a) ? new Map() : undefined;
+    this.keepsCycles =
+      a.fn === 'recurrence' && !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg));
   }
 
   reset(): void {
@@ -202,6 +214,7 @@ class AggState {
     this.sum = this.base.sum;
     this.groups?.clear();
     this.cached = undefined;
+    this.cycles = undefined;
     this.at = Number.NEGATIVE_INFINITY;
     this.changed = true;
   }
@@ -700,6 +713,7 @@ export class IncrementalEngine {
     // A row the filter drops changes nothing computed from the range: the cached value stays.
     if (a.filter && ev(a.filter, r) !== true) return;
     s.cached = undefined;
+    s.cycles = undefined;
     s.changed = true;
     if (s.groups) rankRow(s.groups, a, r, ev, sign, this.program.timezone);
     if (!s.running) return;
@@ -736,8 +750,13 @@ export class IncrementalEngine {
         const stats = aff.stats.get(e.id);
         value = stats ? affinityList(a, stats, aff.population) : [];
       } else if (s.groups) value = rankedValue(a, s.groups);
-      else if (a.fn === 'recurrence') value = recurrenceValue(a, this.rangeRows(e, s), ev, T, tz);
-      else if (a.fn === 'shift') value = shiftValue(a, this.rangeRows(e, s), ev, T);
+      else if (a.fn === 'recurrence') {
+        if (!s.keepsCycles) value = recurrenceValue(a, this.rangeRows(e, s), ev, T, tz);
+        else {
+          s.cycles ??= recurrenceCycles(a, this.rangeRows(e, s), ev, tz);
+          value = recurrenceAt(a, s.cycles, T);
+        }
+      } else if (a.fn === 'shift') value = shiftValue(a, this.rangeRows(e, s), ev, T);
       else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
       s.cached = { value: value as RefValue, at: T };
     }

@@ -100,26 +100,27 @@ export function affinityList(
 
 // ---------- recurrence ----------
 
-interface Cycle {
-  regular: boolean;
-  period: number | null;
-  cv: number | null;
-  cycles: number;
-  last: number;
-  value: string | null;
+/**
+ * One value's cycle, as far as it does not depend on the as-of time: given the rows, only `regular`
+ * (the last purchase must be recent enough) and `overdue` move with it. The incremental engine keeps
+ * these while its range of rows stays the same, and re-reads them at each as-of time.
+ */
+export interface CycleStats {
+  /** Enough episodes, a low enough cv, a period of at least a day: regular if also recent. */
+  readonly eligible: boolean;
+  readonly period: number | null;
+  readonly cv: number | null;
+  readonly cycles: number;
+  readonly last: number;
+  readonly value: string | null;
 }
 
-function cycleOf(
-  rows: readonly EventRow[],
-  a: Aggregate,
-  asOf: number,
-  tz: string,
-  value: string | null,
-): Cycle {
+function cycleOf(rows: readonly EventRow[], a: Aggregate, tz: string, value: string | null): CycleStats {
   const days = [...new Set(rows.map((r) => localDateDays(r.time, tz)))].sort((x, y) => x - y);
-  const last = Math.max(...rows.map((r) => r.time));
+  let last = Number.NEGATIVE_INFINITY;
+  for (const r of rows) if (r.time > last) last = r.time;
   const gaps = days.slice(1).map((d, i) => d - days[i]!);
-  if (gaps.length === 0) return { regular: false, period: null, cv: null, cycles: days.length, last, value };
+  if (gaps.length === 0) return { eligible: false, period: null, cv: null, cycles: days.length, last, value };
   const m0 = median(gaps);
   // A day starts a new episode unless it follows the previous purchase day by less than m0 / 2.
   const starts = [days[0]!, ...days.slice(1).filter((_, i) => gaps[i]! >= 0.5 * m0)];
@@ -128,15 +129,83 @@ function cycleOf(
     // A gap of about two periods is one skipped cycle and counts as two; any other gap is taken as it is.
     return Math.abs(big / m0 - 2) <= 0.25 ? big / 2 : big;
   });
-  if (xs.length === 0) return { regular: false, period: null, cv: null, cycles: starts.length, last, value };
+  if (xs.length === 0) return { eligible: false, period: null, cv: null, cycles: starts.length, last, value };
   const period = median(xs);
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) * (x - mean), 0) / xs.length);
   const cv = sd / mean;
   const p = a.recurrence!;
-  const regular =
-    starts.length >= p.minEvents && cv <= p.maxCv && period >= 1 && (asOf - last) / DAY_US <= 2.5 * period;
-  return { regular, period, cv, cycles: starts.length, last, value };
+  const eligible = starts.length >= p.minEvents && cv <= p.maxCv && period >= 1;
+  return { eligible, period, cv, cycles: starts.length, last, value };
+}
+
+/** Whether a cycle is regular as of `asOf`: eligible, and the last purchase within 2.5 periods. */
+function isRegular(c: CycleStats, asOf: number): boolean {
+  return c.eligible && c.period !== null && (asOf - c.last) / DAY_US <= 2.5 * c.period;
+}
+
+/**
+ * The cycle of each value (or of all rows, without an argument) over an entity's rows in the window
+ * (any order; the filter is applied here). With the rows fixed, this part does not depend on as-of.
+ */
+export function recurrenceCycles(
+  a: Aggregate,
+  windowRows: readonly EventRow[],
+  evalRow: RowEval,
+  tz: string,
+): CycleStats[] {
+  const rows = windowRows.filter((r) => !a.filter || evalRow(a.filter, r) === true).sort(compareEvents);
+  const groups = new Map<string | null, EventRow[]>();
+  for (const r of rows) {
+    const v = a.arg ? (evalRow(a.arg, r) as string | null) : null;
+    if (a.arg && v === null) continue;
+    const group = groups.get(v);
+    if (group) group.push(r);
+    else groups.set(v, [r]);
+  }
+  return [...groups].map(([v, g]) => cycleOf(g, a, tz, v));
+}
+
+/** Recurrence outputs (RECURRENCE_FIELDS) as of `asOf` from the cycles; null when there are none. */
+export function recurrenceAt(
+  a: Aggregate,
+  cycles: readonly CycleStats[],
+  asOf: number,
+): Record<string, RefValue> | null {
+  if (cycles.length === 0) return null;
+  // The strongest cycle: regular first, then lowest cv (nulls last), most episodes, value ascending
+  // (values are distinct, so this is a total order and the first is the same as after a sort).
+  let c = cycles[0]!;
+  let regular = isRegular(c, asOf);
+  for (let i = 1; i < cycles.length; i++) {
+    const x = cycles[i]!;
+    const xr = isRegular(x, asOf);
+    const order =
+      Number(regular) - Number(xr) ||
+      (x.cv ?? Number.POSITIVE_INFINITY) - (c.cv ?? Number.POSITIVE_INFINITY) ||
+      c.cycles - x.cycles ||
+      ((x.value ?? '') < (c.value ?? '') ? -1 : (x.value ?? '') > (c.value ?? '') ? 1 : 0);
+    if (order < 0) {
+      c = x;
+      regular = xr;
+    }
+  }
+  const nextDue = regular && c.period !== null ? c.last + roundAway(c.period * DAY_US) : null;
+  const overdue =
+    regular &&
+    nextDue !== null &&
+    c.period !== null &&
+    asOf > nextDue + Math.max(1, 0.25 * c.period) * DAY_US;
+  return {
+    regular,
+    period_days: c.period,
+    cv: c.cv,
+    cycles: c.cycles,
+    last: c.last,
+    next_due: nextDue,
+    overdue,
+    value: a.arg ? c.value : null,
+  };
 }
 
 /** Recurrence outputs (RECURRENCE_FIELDS) for one entity; null when it has no qualifying rows. */
@@ -147,42 +216,8 @@ export function recurrenceValue(
   asOf: number,
   tz: string,
 ): Record<string, RefValue> | null {
-  const rows = qualifying(a, events, evalRow, asOf).sort(compareEvents);
-  const groups = new Map<string | null, EventRow[]>();
-  for (const r of rows) {
-    const v = a.arg ? (evalRow(a.arg, r) as string | null) : null;
-    if (a.arg && v === null) continue;
-    const group = groups.get(v);
-    if (group) group.push(r);
-    else groups.set(v, [r]);
-  }
-  if (groups.size === 0) return null;
-  const cycles = [...groups].map(([v, g]) => cycleOf(g, a, asOf, tz, v));
-  // The strongest cycle: regular first, then lowest cv (nulls last), most episodes, value ascending.
-  cycles.sort(
-    (x, y) =>
-      Number(y.regular) - Number(x.regular) ||
-      (x.cv ?? Number.POSITIVE_INFINITY) - (y.cv ?? Number.POSITIVE_INFINITY) ||
-      y.cycles - x.cycles ||
-      ((x.value ?? '') < (y.value ?? '') ? -1 : (x.value ?? '') > (y.value ?? '') ? 1 : 0),
-  );
-  const c = cycles[0]!;
-  const nextDue = c.regular && c.period !== null ? c.last + roundAway(c.period * DAY_US) : null;
-  const overdue =
-    c.regular &&
-    nextDue !== null &&
-    c.period !== null &&
-    asOf > nextDue + Math.max(1, 0.25 * c.period) * DAY_US;
-  return {
-    regular: c.regular,
-    period_days: c.period,
-    cv: c.cv,
-    cycles: c.cycles,
-    last: c.last,
-    next_due: nextDue,
-    overdue,
-    value: a.arg ? c.value : null,
-  };
+  const inWindowRows = events.filter((r) => inWindow(a.window, r.time, asOf));
+  return recurrenceAt(a, recurrenceCycles(a, inWindowRows, evalRow, tz), asOf);
 }
 
 // ---------- shift ----------
