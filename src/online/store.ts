@@ -97,6 +97,8 @@ interface CategoryFields {
   /** `"category":[` in UTF-8 */
   readonly key: Buffer;
   readonly fields: readonly ProfileField[];
+  /** The category's columns, to read an entity's values in all of them at once (`?category=`). */
+  readonly prefetch?: RowPrefetch;
 }
 
 export interface StoreParts {
@@ -215,11 +217,15 @@ export class TagStore {
     this.prefetch = new RowPrefetch(this.fields.map((f) => f.col));
     // The store's categories, then any other category a tag names (as profile() groups them).
     const order = [...new Set([...parts.categories, ...this.fields.map((f) => f.category)])];
-    this.groups = order.map((category) => ({
-      category,
-      key: utf8(`${JSON.stringify(category)}:[`),
-      fields: this.fields.filter((f) => f.category === category),
-    }));
+    this.groups = order.map((category) => {
+      const fields = this.fields.filter((f) => f.category === category);
+      return {
+        category,
+        key: utf8(`${JSON.stringify(category)}:[`),
+        fields,
+        prefetch: new RowPrefetch(fields.map((f) => f.col)),
+      };
+    });
   }
 
   get size(): number {
@@ -248,7 +254,12 @@ export class TagStore {
         `no ${this.info.entityName} '${id}' in the served tags`,
       );
     }
-    if (!sel.tags && sel.category === undefined) this.prefetch.fetch(ord);
+    // Read the entity's values in every column it will print at once: one by one, each is a cache miss
+    // waiting for the one before (a whole profile: ~8 µs more; see RowPrefetch).
+    if (!sel.tags) {
+      if (sel.category === undefined) this.prefetch.fetch(ord);
+      else this.groups.find((g) => g.category === sel.category)?.prefetch?.fetch(ord);
+    }
     const categories: Record<string, ProfileValue[]> = {};
     const asOf = this.asOfText(ord);
     const add = (f: ProfileField) => {
@@ -312,6 +323,7 @@ export class TagStore {
       groups = [g];
     }
     if (groups === this.groups) this.prefetch.fetch(o);
+    else if (groups.length === 1) groups[0]!.prefetch?.fetch(o);
     out.begin();
     out.raw(ENTITY_ID);
     out.string(id);
