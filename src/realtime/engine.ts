@@ -26,7 +26,7 @@ import {
   type Window,
 } from '../lang/ir.js';
 import { localDateDays } from '../lang/time.js';
-import { aggregateValue, type EventRow, inWindow } from '../reference/aggregate.js';
+import { aggregateValue, type EventRow, inWindow, type RowEval } from '../reference/aggregate.js';
 import { cell } from '../reference/expression.js';
 import {
   type AffinityStats,
@@ -157,6 +157,8 @@ const noSums = (): Sums => ({ n: 0, nonNull: 0, hits: 0, sum: 0, first: null, la
 function dependsOnT(a: Aggregate): boolean {
   return (
     a.fn === 'recurrence' ||
+    // Its baseline and detection windows move with T inside the aggregate's range.
+    a.fn === 'shift' ||
     (a.filter !== undefined && readsAsOf(a.filter)) ||
     (a.arg !== undefined && readsAsOf(a.arg)) ||
     (a.by?.arg !== undefined && readsAsOf(a.by.arg))
@@ -180,7 +182,7 @@ class AggState {
   /** Running top / argmax (isRankedRunning): score per value of the dimension. */
   readonly groups: Map<RefValue, RankGroup> | undefined;
   /** Value computed from the range, valid until the range changes (or T, for values that read it). */
-  cached: { value: RefValue; at: number } | undefined;
+  cached: { value: RefValue; at: number; until?: number } | undefined;
   /**
    * Recurrence: each value's cycle over the range, valid until the range changes; a read at a new T
    * only ranks them again (recurrenceAt). Undefined when the filter or argument reads as_of.
@@ -188,6 +190,11 @@ class AggState {
   cycles: CycleStats[] | undefined;
   /** Whether `cycles` may be kept (recurrence whose filter and argument do not read as_of). */
   readonly keepsCycles: boolean;
+  /**
+   * Shift whose filter and argument do not read as_of: its value holds, while the range stays the
+   * same, until a row crosses a bound of the baseline or detection window (`cached.until`).
+   */
+  readonly keepsShift: boolean;
   /** Lowest as-of time this state was advanced to (states only move forward). */
   at = Number.NEGATIVE_INFINITY;
   /** The value may differ from the one the entity's tags last read (rows entered or left the range). */
@@ -201,8 +208,9 @@ class AggState {
     readonly summarized: boolean,
   ) {
     this.groups = isRankedRunning(a) ? new Map() : undefined;
-    this.keepsCycles =
-      a.fn === 'recurrence' && !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg));
+    const rowsFixed = !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg));
+    this.keepsCycles = a.fn === 'recurrence' && rowsFixed;
+    this.keepsShift = a.fn === 'shift' && rowsFixed;
   }
 
   reset(): void {
@@ -741,10 +749,13 @@ export class IncrementalEngine {
       return s.n === 0 ? null : s.hits / s.n;
     }
     if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
-    if (!s.cached || (s.cached.at !== T && s.readsT)) {
+    // T only moves forward for a state (advance resets it otherwise): a value valid until `until` holds.
+    const c = s.cached;
+    if (!c || (c.at !== T && s.readsT && !(c.until !== undefined && T < c.until))) {
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
       let value: RefValue | Record<string, RefValue> | null;
+      let until: number | undefined;
       if (a.fn === 'affinity') {
         const aff = this.affinity.get(a.id)!;
         const stats = aff.stats.get(e.id);
@@ -756,11 +767,14 @@ export class IncrementalEngine {
           s.cycles ??= recurrenceCycles(a, this.rangeRows(e, s), ev, tz);
           value = recurrenceAt(a, s.cycles, T);
         }
-      } else if (a.fn === 'shift') value = shiftValue(a, this.rangeRows(e, s), ev, T);
-      else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
-      s.cached = { value: value as RefValue, at: T };
+      } else if (a.fn === 'shift') {
+        const rows = this.rangeRows(e, s);
+        value = shiftValue(a, rows, ev, T);
+        if (s.keepsShift) until = shiftHoldsUntil(a, rows, ev, T);
+      } else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
+      s.cached = { value: value as RefValue, at: T, ...(until !== undefined ? { until } : {}) };
     }
-    const v = s.cached.value as unknown;
+    const v = s.cached!.value as unknown;
     if (field === undefined) return v as RefValue;
     if (v === null)
       return field === 'regular' || field === 'overdue' || field === 'changed'
@@ -964,6 +978,33 @@ function addRow(
 }
 
 /** Add (sign 1) or remove (-1) a row that passes the filter to a running ranking. */
+/** The as-of times (offsets from a row's time, µs) at which a row enters or leaves a window. */
+function windowCrossings(w: Window): readonly number[] {
+  if (w.kind === 'last') return [0, w.seconds * 1e6];
+  if (w.kind === 'between') return [w.toSeconds * 1e6, w.fromSeconds * 1e6];
+  return [0];
+}
+
+/**
+ * The first as-of time after T at which a shift's value may differ with the same rows in its range:
+ * when a row that counts (filter true, value not null) enters or leaves the baseline or detection
+ * window. Until then shiftValue gives the same result (every row stays in the same window).
+ */
+function shiftHoldsUntil(a: Aggregate, rows: readonly EventRow[], ev: RowEval, T: number): number {
+  const p = a.shift!;
+  const offsets = [...windowCrossings(p.baseline), ...windowCrossings(p.detection)];
+  let until = Number.POSITIVE_INFINITY;
+  for (const r of rows) {
+    if (a.filter && ev(a.filter, r) !== true) continue;
+    if (ev(a.arg!, r) === null) continue;
+    for (const o of offsets) {
+      const at = r.time + o;
+      if (at > T && at < until) until = at;
+    }
+  }
+  return until;
+}
+
 function rankRow(
   groups: Map<RefValue, RankGroup>,
   a: Aggregate,

@@ -305,7 +305,7 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
     amount: fc.integer({ min: -2, max: 40 }).map((x) => x * 2.5),
     channel: fc.constantFrom('offline', 'online', 'app'),
   });
-  test('random streams read at two times', async () => {
+  test('random streams read at several times', async () => {
     const program = compile(KINDS_TAGS, 'Asia/Seoul');
     await fc.assert(
       fc.asyncProperty(
@@ -326,7 +326,10 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
           const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
           const engine = new IncrementalEngine(program);
           feed(engine, program, arrivals(data, 5));
-          for (const asOf of [T - 20 * DAY, T]) {
+          // Reads a few days apart: between them rows cross the bounds of windows fixed relative to
+          // as-of (a shift's baseline and detection, a recurrence's "recent") with often no row
+          // entering or leaving the aggregate's range, so values kept across as-of times are checked.
+          for (const asOf of [T - 20 * DAY, T - 14 * DAY, T - 9 * DAY, T - 5 * DAY, T - 2 * DAY, T]) {
             const diffs = await compareAt(program, engine, data, asOf);
             if (diffs.length > 0) throw new Error([...diffs, `read at ${asOf}`].join('\n'));
           }
@@ -335,4 +338,31 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
       { numRuns: 60, interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
     );
   }, 60_000);
+
+  test('a shift read again later, with no new rows, follows rows moving from detection into baseline', async () => {
+    const program = compile(KINDS_TAGS, 'Asia/Seoul');
+    // Offline 40-100 days before T1, then the app 15, 20 and 25 days before it: moved at T1. Ten days
+    // later two app rows are in the baseline (over 30 days old) and nothing entered or left the range.
+    const days = [100, 90, 80, 70, 60, 50, 40, 25, 20, 15];
+    const tx = days.map((d, i) => ({
+      customer_id: 'a',
+      ts: T - d * DAY,
+      amount: 10,
+      qty: null,
+      channel: d > 30 ? 'offline' : 'app',
+      category: 'cafe',
+      online: null,
+      day: null,
+      _file_id: 1,
+      _row: i,
+    }));
+    const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
+    const engine = new IncrementalEngine(program);
+    feed(engine, program, arrivals(data, 0));
+    expect(engine.valuesAt('a', T).moved).toBe(true);
+    for (const asOf of [T, T + 10 * DAY]) {
+      expect(await compareAt(program, engine, data, asOf)).toEqual([]);
+    }
+    expect(engine.valuesAt('a', T + 10 * DAY).moved).toBe(false);
+  });
 });
