@@ -165,6 +165,16 @@ function dependsOnT(a: Aggregate): boolean {
   );
 }
 
+/**
+ * An aggregate's value computed from its range as of `at`, valid while the range stays the same; for
+ * a value that reads T, also at later T before `until` (NaN: at `at` only). One shape for all.
+ */
+interface Cached {
+  readonly value: RefValue;
+  readonly at: number;
+  readonly until: number;
+}
+
 /** The state of one aggregate for one entity: the window's range in the buffer and running sums. */
 class AggState {
   start = 0;
@@ -182,7 +192,7 @@ class AggState {
   /** Running top / argmax (isRankedRunning): score per value of the dimension. */
   readonly groups: Map<RefValue, RankGroup> | undefined;
   /** Value computed from the range, valid until the range changes (or T, for values that read it). */
-  cached: { value: RefValue; at: number; until?: number } | undefined;
+  cached: Cached | undefined;
   /**
    * Recurrence: each value's cycle over the range, valid until the range changes; a read at a new T
    * only ranks them again (recurrenceAt). Undefined when the filter or argument reads as_of.
@@ -751,11 +761,11 @@ export class IncrementalEngine {
     if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
     // T only moves forward for a state (advance resets it otherwise): a value valid until `until` holds.
     const c = s.cached;
-    if (!c || (c.at !== T && s.readsT && !(c.until !== undefined && T < c.until))) {
+    if (!c || (c.at !== T && s.readsT && !(T < c.until))) {
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
       let value: RefValue | Record<string, RefValue> | null;
-      let until: number | undefined;
+      let until = Number.NaN;
       if (a.fn === 'affinity') {
         const aff = this.affinity.get(a.id)!;
         const stats = aff.stats.get(e.id);
@@ -772,7 +782,7 @@ export class IncrementalEngine {
         value = shiftValue(a, rows, ev, T);
         if (s.keepsShift) until = shiftHoldsUntil(a, rows, ev, T);
       } else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
-      s.cached = { value: value as RefValue, at: T, ...(until !== undefined ? { until } : {}) };
+      s.cached = { value: value as RefValue, at: T, until };
     }
     const v = s.cached!.value as unknown;
     if (field === undefined) return v as RefValue;
@@ -834,7 +844,7 @@ export class IncrementalEngine {
       if (aff.stats.has(e.id) && s.cached !== undefined) continue;
       this.setContribution(aff, e, this.contributionOf(e, s, T));
       // Marks the range as read: the contribution is recomputed only after the range changes again.
-      s.cached = { value: null, at: T };
+      s.cached = { value: null, at: T, until: Number.NaN };
     }
   }
 
@@ -874,7 +884,7 @@ export class IncrementalEngine {
         this.advance(e, aff.slot, T);
         const s = e.aggs[aff.slot]!;
         this.setContribution(aff, e, this.contributionOf(e, s, T));
-        s.cached = { value: null, at: T };
+        s.cached = { value: null, at: T, until: Number.NaN };
       }
       aff.sumsChanged = true;
     }
