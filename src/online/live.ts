@@ -190,7 +190,9 @@ function setValue(col: Column, o: number, v: RefValue, batch: Batch, lists: List
     }
     case 'list': {
       const items = v === null ? null : Array.isArray(v) ? (v as readonly ListItem[]) : null;
-      if (sameList(col, o, items)) return;
+      // Compared with the column only when the batch has no edit of it yet: a later update of the same
+      // entity in the batch replaces the earlier one, even back to the column's value.
+      if (!lists.get(col)?.has(o) && sameList(col, o, items)) return;
       let edits = lists.get(col);
       if (!edits) {
         edits = new Map();
@@ -220,30 +222,40 @@ function sameList(col: ListColumn, o: number, items: readonly ListItem[] | null)
   return true;
 }
 
-/** Rewrite a list column's packed arrays with the batch's new lists, and its bitmaps. */
+/**
+ * Rewrite a list column's packed arrays with the batch's new lists, and its bitmaps. New arrays (a
+ * reader may hold the old ones); the entities between two edited ones are copied as one block, their
+ * offsets shifted in one tight loop: a batch costs a copy of the arrays plus its edits, not an
+ * allocation per entity.
+ */
 function writeLists(col: ListColumn, edits: Map<number, readonly ListItem[] | null>, batch: Batch): void {
   const n = col.offsets.length - 1;
-  let total = col.items.length;
-  for (const [o, items] of edits) total += (items?.length ?? 0) - (col.offsets[o + 1]! - col.offsets[o]!);
+  const old = { offsets: col.offsets, items: col.items, scores: col.scores };
+  let total = old.items.length;
+  for (const [o, items] of edits) total += (items?.length ?? 0) - (old.offsets[o + 1]! - old.offsets[o]!);
   const offsets = new Uint32Array(n + 1);
   const items = new Uint32Array(total);
   const scores = new Float64Array(total);
   const sets = col.sets as Bitmap[];
   let nonNull = col.nonNull;
   let k = 0;
-  for (let o = 0; o < n; o++) {
+  // Unchanged entities [from, to): their items as one block, their offsets moved by the same amount.
+  const copy = (from: number, to: number) => {
+    const a = old.offsets[from]!;
+    const b = old.offsets[to]!;
+    items.set(old.items.subarray(a, b), k);
+    scores.set(old.scores.subarray(a, b), k);
+    const delta = k - a;
+    for (let o = from; o < to; o++) offsets[o] = old.offsets[o]! + delta;
+    k += b - a;
+  };
+  let next = 0;
+  for (const o of [...edits.keys()].sort((x, y) => x - y)) {
+    copy(next, o);
+    const edit = edits.get(o)!;
     offsets[o] = k;
-    const edit = edits.get(o);
-    const start = col.offsets[o]!;
-    const end = col.offsets[o + 1]!;
-    if (edit === undefined) {
-      items.set(col.items.subarray(start, end), k);
-      scores.set(col.scores.subarray(start, end), k);
-      k += end - start;
-      continue;
-    }
     const before = new Set<number>();
-    for (let j = start; j < end; j++) before.add(col.items[j]!);
+    for (let j = old.offsets[o]!; j < old.offsets[o + 1]!; j++) before.add(old.items[j]!);
     const after = new Set<number>();
     for (const it of edit ?? []) {
       if (it.value === null || it.value === undefined) continue;
@@ -256,7 +268,9 @@ function writeLists(col: ListColumn, edits: Map<number, readonly ListItem[] | nu
     for (const c of before) if (!after.has(c)) sets[c] = setBit(batch, sets[c]!, o, false);
     for (const c of after) if (!before.has(c)) sets[c] = setBit(batch, sets[c]!, o, true);
     nonNull = setBit(batch, nonNull, o, edit !== null);
+    next = o + 1;
   }
+  copy(next, n);
   offsets[n] = k;
   const w = col as Writable<ListColumn>;
   w.offsets = offsets;

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ProjectConfig, requireProject } from '../../src/config/project.js';
 import { build } from '../../src/engine/build.js';
@@ -9,6 +10,7 @@ import {
   booleanColumn,
   type Column,
   jsonValue,
+  type ListColumn,
   listColumn,
   NULL_BOOL,
   numberColumn,
@@ -333,6 +335,48 @@ describe('profile JSON bytes', () => {
     const b = JSON.parse(s.profileJson('B'));
     expect(b.asOf).toBe('2025-07-01T00:00:00.000Z');
     expect(b.categories.preference[0].value).toBe('새 도시 ☕');
+  });
+
+  it('keep list tags equal to a plain model over random batches of edits (values, members, bitmaps)', () => {
+    const item = fc.record({
+      value: fc.constantFrom('커피', 'a\\b', 'plain', 'new', 'x"y'),
+      score: fc.oneof(fc.double({ noNaN: true }), fc.constant(Number.NaN)),
+    });
+    const list = fc.oneof(fc.constant(null), fc.array(item, { maxLength: 4 }));
+    const batch = fc.array(fc.tuple(fc.nat({ max: 8 }), list), { maxLength: 6 });
+    fc.assert(
+      fc.property(fc.array(batch, { minLength: 1, maxLength: 5 }), (batches) => {
+        const s = syntheticStore();
+        const col = s.tags.get('top') as ListColumn;
+        const model = new Map<string, unknown>(s.ids.map((id) => [id, refValue(col, s.ordinal(id)!)]));
+        for (const edits of batches) {
+          // Ordinals past the store's entities are new entities.
+          const updates = edits.map(([o, items]) => ({
+            id: o < s.ids.length ? s.ids[o]! : `new-${o}`,
+            tags: { top: items },
+          }));
+          applyUpdates(s, updates as never);
+          for (const u of updates) {
+            const items = u.tags.top;
+            // Duplicated values keep their first place, as the column keeps them all in order.
+            model.set(u.id, items === null ? null : items.map((x) => ({ value: x.value, score: x.score })));
+          }
+          for (const id of s.ids) if (!model.has(id)) model.set(id, null);
+          const live = s.tags.get('top') as ListColumn;
+          for (const [id, want] of model) {
+            const o = s.ordinal(id)!;
+            expect(refValue(live, o), id).toEqual(want);
+            expect(live.nonNull.has(o), id).toBe(want !== null);
+            const values = new Set(((want as { value: string }[] | null) ?? []).map((x) => x.value));
+            for (const [code, v] of live.dict.entries()) {
+              expect(live.sets[code]!.has(o), `${id} ${v}`).toBe(values.has(v));
+            }
+          }
+          for (const id of s.ids) expectSameJson(s, id, {});
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
