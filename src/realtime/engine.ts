@@ -26,7 +26,7 @@ import {
   type Window,
 } from '../lang/ir.js';
 import { localDateDays } from '../lang/time.js';
-import { aggregateValue, type EventRow, inWindow, type RowEval } from '../reference/aggregate.js';
+import { aggregateValue, type EventRow, inWindow } from '../reference/aggregate.js';
 import { cell } from '../reference/expression.js';
 import {
   type AffinityStats,
@@ -37,6 +37,7 @@ import {
   recurrenceAt,
   recurrenceCycles,
   recurrenceValue,
+  shiftResult,
   shiftValue,
 } from '../reference/kinds.js';
 import { type ClosureEnv, type Compiled, compileClosure } from './closures.js';
@@ -165,14 +166,37 @@ function dependsOnT(a: Aggregate): boolean {
   );
 }
 
-/**
- * An aggregate's value computed from its range as of `at`, valid while the range stays the same; for
- * a value that reads T, also at later T before `until` (NaN: at `at` only). One shape for all.
- */
+/** An aggregate's value computed from its range as of `at`, valid while the range stays the same. */
 interface Cached {
   readonly value: RefValue;
   readonly at: number;
-  readonly until: number;
+}
+
+/** One window of a running shift: its range in the buffer and the rows that count, per value. */
+interface ShiftWindow {
+  readonly w: Window;
+  start: number;
+  end: number;
+  readonly counts: Map<string, number>;
+}
+
+/**
+ * A shift whose baseline and detection windows do not overlap (each row counts in at most one) and
+ * whose filter and dimension do not read as_of: it keeps running counts per value in both windows.
+ */
+function isShiftRunning(a: Aggregate): boolean {
+  if (a.fn !== 'shift') return false;
+  if ((a.filter && readsAsOf(a.filter)) || (a.arg && readsAsOf(a.arg))) return false;
+  // A window as (T - from, T - to].
+  const span = (w: Window): [number, number] =>
+    w.kind === 'last'
+      ? [w.seconds, 0]
+      : w.kind === 'between'
+        ? [w.fromSeconds, w.toSeconds]
+        : [Number.POSITIVE_INFINITY, 0];
+  const [bf, bt] = span(a.shift!.baseline);
+  const [df, dt] = span(a.shift!.detection);
+  return bt >= df || dt >= bf;
 }
 
 /** The state of one aggregate for one entity: the window's range in the buffer and running sums. */
@@ -200,11 +224,10 @@ class AggState {
   cycles: CycleStats[] | undefined;
   /** Whether `cycles` may be kept (recurrence whose filter and argument do not read as_of). */
   readonly keepsCycles: boolean;
-  /**
-   * Shift whose filter and argument do not read as_of: its value holds, while the range stays the
-   * same, until a row crosses a bound of the baseline or detection window (`cached.until`).
-   */
-  readonly keepsShift: boolean;
+  /** Running shift (isShiftRunning): the baseline's and the detection's ranges and counts. */
+  readonly shift: { readonly b: ShiftWindow; readonly d: ShiftWindow } | undefined;
+  /** The value depends on T itself (dependsOnT), beyond what moving ranges account for. */
+  readonly readsT: boolean;
   /** Lowest as-of time this state was advanced to (states only move forward). */
   at = Number.NEGATIVE_INFINITY;
   /** The value may differ from the one the entity's tags last read (rows entered or left the range). */
@@ -214,13 +237,18 @@ class AggState {
     readonly a: Aggregate,
     /** isRunning(a), dependsOnT(a) and isSummarized(a), worked out once per aggregate. */
     readonly running: boolean,
-    readonly readsT: boolean,
+    readsT: boolean,
     readonly summarized: boolean,
   ) {
     this.groups = isRankedRunning(a) ? new Map() : undefined;
-    const rowsFixed = !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg));
-    this.keepsCycles = a.fn === 'recurrence' && rowsFixed;
-    this.keepsShift = a.fn === 'shift' && rowsFixed;
+    this.keepsCycles =
+      a.fn === 'recurrence' && !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg));
+    const window = (w: Window): ShiftWindow => ({ w, start: 0, end: 0, counts: new Map() });
+    this.shift = isShiftRunning(a)
+      ? { b: window(a.shift!.baseline), d: window(a.shift!.detection) }
+      : undefined;
+    // A running shift's windows move with the ranges: its value changes only when their counts do.
+    this.readsT = readsT && !this.shift;
   }
 
   reset(): void {
@@ -233,6 +261,13 @@ class AggState {
     this.groups?.clear();
     this.cached = undefined;
     this.cycles = undefined;
+    if (this.shift) {
+      for (const x of [this.shift.b, this.shift.d]) {
+        x.start = 0;
+        x.end = 0;
+        x.counts.clear();
+      }
+    }
     this.at = Number.NEGATIVE_INFINITY;
     this.changed = true;
   }
@@ -722,6 +757,21 @@ export class IncrementalEngine {
       if (s.start < s.end) this.count(s, buffer[s.start]!, e, -1);
       s.start++;
     }
+    if (s.shift) {
+      // The same for the baseline and detection windows (inside the aggregate's window).
+      for (const x of [s.shift.b, s.shift.d]) {
+        const xlo = lowerBound(x.w, T);
+        const xhi = upperBound(x.w, T);
+        while (x.end < buffer.length && buffer[x.end]!.time <= xhi) {
+          if (x.end >= x.start) this.countShift(s, x, buffer[x.end]!, e, +1);
+          x.end++;
+        }
+        while (x.start < buffer.length && buffer[x.start]!.time <= xlo) {
+          if (x.start < x.end) this.countShift(s, x, buffer[x.start]!, e, -1);
+          x.start++;
+        }
+      }
+    }
     s.at = T;
   }
 
@@ -736,6 +786,35 @@ export class IncrementalEngine {
     if (s.groups) rankRow(s.groups, a, r, ev, sign, this.program.timezone);
     if (!s.running) return;
     addRow(s, a, r, ev, sign);
+  }
+
+  /** A row entering (+1) or leaving (-1) a running shift's window: counted if it passes and has a value. */
+  private countShift(s: AggState, x: ShiftWindow, r: Buffered, e: EntityState, sign: 1 | -1): void {
+    const a = s.a;
+    const ev = this.rowEval(e);
+    if (a.filter && ev(a.filter, r) !== true) return;
+    const v = ev(a.arg!, r);
+    if (v === null) return;
+    const key = v as string;
+    const n = (x.counts.get(key) ?? 0) + sign;
+    if (n === 0) x.counts.delete(key);
+    else x.counts.set(key, n);
+    s.cached = undefined;
+    s.changed = true;
+  }
+
+  /** Time of the first row of a running shift's detection window that counts with value v. */
+  private firstDetection(e: EntityState, s: AggState, v: string): number {
+    const a = s.a;
+    const d = s.shift!.d;
+    const buffer = e.buffers.get(a.source) ?? NO_ROWS;
+    const ev = this.rowEval(e);
+    for (let i = d.start; i < d.end; i++) {
+      const r = buffer[i]!;
+      if (a.filter && ev(a.filter, r) !== true) continue;
+      if (ev(a.arg!, r) === v) return r.time;
+    }
+    throw new Error(`shift ${a.id}: no detection row with value '${v}' although it is counted`);
   }
 
   private rangeRows(e: EntityState, s: AggState): EventRow[] {
@@ -759,13 +838,10 @@ export class IncrementalEngine {
       return s.n === 0 ? null : s.hits / s.n;
     }
     if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
-    // T only moves forward for a state (advance resets it otherwise): a value valid until `until` holds.
-    const c = s.cached;
-    if (!c || (c.at !== T && s.readsT && !(T < c.until))) {
+    if (!s.cached || (s.cached.at !== T && s.readsT)) {
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
       let value: RefValue | Record<string, RefValue> | null;
-      let until = Number.NaN;
       if (a.fn === 'affinity') {
         const aff = this.affinity.get(a.id)!;
         const stats = aff.stats.get(e.id);
@@ -778,13 +854,13 @@ export class IncrementalEngine {
           value = recurrenceAt(a, s.cycles, T);
         }
       } else if (a.fn === 'shift') {
-        const rows = this.rangeRows(e, s);
-        value = shiftValue(a, rows, ev, T);
-        if (s.keepsShift) until = shiftHoldsUntil(a, rows, ev, T);
+        value = s.shift
+          ? shiftResult(a, s.shift.b.counts, s.shift.d.counts, (v) => this.firstDetection(e, s, v))
+          : shiftValue(a, this.rangeRows(e, s), ev, T);
       } else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
-      s.cached = { value: value as RefValue, at: T, until };
+      s.cached = { value: value as RefValue, at: T };
     }
-    const v = s.cached!.value as unknown;
+    const v = s.cached.value as unknown;
     if (field === undefined) return v as RefValue;
     if (v === null)
       return field === 'regular' || field === 'overdue' || field === 'changed'
@@ -844,7 +920,7 @@ export class IncrementalEngine {
       if (aff.stats.has(e.id) && s.cached !== undefined) continue;
       this.setContribution(aff, e, this.contributionOf(e, s, T));
       // Marks the range as read: the contribution is recomputed only after the range changes again.
-      s.cached = { value: null, at: T, until: Number.NaN };
+      s.cached = { value: null, at: T };
     }
   }
 
@@ -884,7 +960,7 @@ export class IncrementalEngine {
         this.advance(e, aff.slot, T);
         const s = e.aggs[aff.slot]!;
         this.setContribution(aff, e, this.contributionOf(e, s, T));
-        s.cached = { value: null, at: T, until: Number.NaN };
+        s.cached = { value: null, at: T };
       }
       aff.sumsChanged = true;
     }
@@ -941,12 +1017,18 @@ export class IncrementalEngine {
           s.end = Math.max(0, s.end - drop);
           s.cached = undefined;
           s.changed = true;
-        } else if (s.start < drop) {
+        } else if (s.start < drop || (s.shift && (s.shift.b.start < drop || s.shift.d.start < drop))) {
           // Only possible with the cap: fall back to a rebuild of this aggregate.
           s.reset();
         } else {
           s.start -= drop;
           s.end -= drop;
+          if (s.shift) {
+            for (const x of [s.shift.b, s.shift.d]) {
+              x.start -= drop;
+              x.end -= drop;
+            }
+          }
         }
       }
       e.retainedFrom = Math.max(e.retainedFrom, buffer[drop - 1]!.time + reach);
@@ -988,33 +1070,6 @@ function addRow(
 }
 
 /** Add (sign 1) or remove (-1) a row that passes the filter to a running ranking. */
-/** The as-of times (offsets from a row's time, µs) at which a row enters or leaves a window. */
-function windowCrossings(w: Window): readonly number[] {
-  if (w.kind === 'last') return [0, w.seconds * 1e6];
-  if (w.kind === 'between') return [w.toSeconds * 1e6, w.fromSeconds * 1e6];
-  return [0];
-}
-
-/**
- * The first as-of time after T at which a shift's value may differ with the same rows in its range:
- * when a row that counts (filter true, value not null) enters or leaves the baseline or detection
- * window. Until then shiftValue gives the same result (every row stays in the same window).
- */
-function shiftHoldsUntil(a: Aggregate, rows: readonly EventRow[], ev: RowEval, T: number): number {
-  const p = a.shift!;
-  const offsets = [...windowCrossings(p.baseline), ...windowCrossings(p.detection)];
-  let until = Number.POSITIVE_INFINITY;
-  for (const r of rows) {
-    if (a.filter && ev(a.filter, r) !== true) continue;
-    if (ev(a.arg!, r) === null) continue;
-    for (const o of offsets) {
-      const at = r.time + o;
-      if (at > T && at < until) until = at;
-    }
-  }
-  return until;
-}
-
 function rankRow(
   groups: Map<RefValue, RankGroup>,
   a: Aggregate,

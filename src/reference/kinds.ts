@@ -246,28 +246,47 @@ export function shiftValue(
     counts[w].set(v as string, (counts[w].get(v as string) ?? 0) + 1);
     if (w === 'd') detectionRows.push({ v: v as string, time: r.time });
   }
-  const dominant = (m: Map<string, number>) => {
-    let best: [string, number] | undefined;
-    let total = 0;
-    for (const [v, n] of m) {
-      total += n;
-      if (!best || n > best[1] || (n === best[1] && v < best[0])) best = [v, n];
-    }
-    return best ? { v: best[0], n: best[1], total } : undefined;
-  };
-  const b = dominant(counts.b);
-  const d = dominant(counts.d);
+  return shiftResult(a, counts.b, counts.d, (v) =>
+    Math.min(...detectionRows.filter((x) => x.v === v).map((x) => x.time)),
+  );
+}
+
+/** The most frequent value of a window's counts (ties: the smallest value), its count and the total. */
+function dominant(m: ReadonlyMap<string, number>): { v: string; n: number; total: number } | undefined {
+  let best: [string, number] | undefined;
+  let total = 0;
+  for (const [v, n] of m) {
+    if (n <= 0) continue;
+    total += n;
+    if (!best || n > best[1] || (n === best[1] && v < best[0])) best = [v, n];
+  }
+  return best ? { v: best[0], n: best[1], total } : undefined;
+}
+
+/**
+ * Shift outputs from the counts of each value in the baseline and detection windows (rows that count:
+ * filter true, value not null); `since(v)` is the time of the first detection row with value v.
+ * Shared by the reference (counts from all rows) and the incremental engine (running counts).
+ */
+export function shiftResult(
+  a: Aggregate,
+  baseline: ReadonlyMap<string, number>,
+  detection: ReadonlyMap<string, number>,
+  since: (v: string) => number,
+): Record<string, RefValue> | null {
+  const p = a.shift!;
+  const b = dominant(baseline);
+  const d = dominant(detection);
   if (!b || !d) return null;
   const sb = b.n / b.total;
   const sd = d.n / d.total;
   const changed =
     b.total >= p.minEvents && d.total >= p.minEvents && sb >= p.minShare && sd >= p.minShare && b.v !== d.v;
-  const since = Math.min(...detectionRows.filter((x) => x.v === d.v).map((x) => x.time));
   return {
     changed,
     from: changed ? b.v : null,
     to: changed ? d.v : null,
-    since: changed ? since : null,
+    since: changed ? since(d.v) : null,
     confidence: changed
       ? Math.min(sb, sd) * Math.min(1, Math.min(b.total, d.total) / (2 * p.minEvents))
       : null,
