@@ -188,9 +188,12 @@ describe('the incremental evaluator agrees with batch SQL', () => {
 });
 
 describe('aggregates over ever keep a summary, not every event', () => {
-  test('count, sum, avg, share, first and last time (filtered or not) over ever equal batch SQL while old events are dropped', async () => {
-    const program = compile(
-      `- name: n_ever
+  // serially: see the shift test below.
+  test(
+    'count, sum, avg, share, first and last time (filtered or not) over ever equal batch SQL while old events are dropped',
+    serially(async () => {
+      const program = compile(
+        `- name: n_ever
   description: payments ever
   category: behavior
   from: tx
@@ -239,65 +242,82 @@ describe('aggregates over ever keep a summary, not every event', () => {
   window: last 7d
   value: count()
 `,
-      'UTC',
-    );
-    const day = 86_400_000_000;
-    const t0 = Date.UTC(2025, 0, 1) * 1000;
-    const channels = ['online', 'offline', 'app', null];
-    // Two customers, 120 days of payments, a few a day; c2 pays offline only in the first weeks.
-    const tx: RefRow[] = [];
-    for (let d = 0; d < 120; d++) {
-      for (let k = 0; k < 3; k++) {
-        for (const id of ['c1', 'c2']) {
-          const channel = id === 'c2' && d > 20 && k !== 0 ? 'online' : channels[(d * 3 + k) % 4]!;
-          tx.push({
-            customer_id: id,
-            ts: t0 + d * day + k * 3_600_000_000,
-            amount: k === 2 && d % 5 === 0 ? null : (d % 7) * 2.5 + k,
-            qty: null,
-            channel,
-            category: null,
-            online: null,
-            day: null,
-            _file_id: 1,
-            _row: tx.length,
-          });
+        'UTC',
+      );
+      const day = 86_400_000_000;
+      const t0 = Date.UTC(2025, 0, 1) * 1000;
+      const channels = ['online', 'offline', 'app', null];
+      // Two customers, 120 days of payments, a few a day; c2 pays offline only in the first weeks.
+      const tx: RefRow[] = [];
+      for (let d = 0; d < 120; d++) {
+        for (let k = 0; k < 3; k++) {
+          for (const id of ['c1', 'c2']) {
+            const channel = id === 'c2' && d > 20 && k !== 0 ? 'online' : channels[(d * 3 + k) % 4]!;
+            tx.push({
+              customer_id: id,
+              ts: t0 + d * day + k * 3_600_000_000,
+              amount: k === 2 && d % 5 === 0 ? null : (d % 7) * 2.5 + k,
+              qty: null,
+              channel,
+              category: null,
+              online: null,
+              day: null,
+              _file_id: 1,
+              _row: tx.length,
+            });
+          }
         }
       }
-    }
-    const engine = new IncrementalEngine(program);
-    const events = arrivals({ events: { tx, visits: [] }, profiles: { customers: [] } }, 9);
-    // Read as events arrive (every 25th), then compare with SQL over what arrived, at a few points.
-    let next = 0;
-    for (const stop of [100, 400, events.length]) {
-      const newest = feed(engine, program, events.slice(next, stop), 25);
-      next = stop;
-      const arrived = events.slice(0, stop).map((e) => e.row);
-      const data: ReferenceData = { events: { tx: arrived, visits: [] }, profiles: { customers: [] } };
-      const diffs = await compareAt(program, engine, data, newest);
-      expect(diffs, `after ${stop} events`).toEqual([]);
-    }
-    // Only the last 7 days (the longest window) plus the 7 days kept for late reads stay buffered.
-    expect(engine.bufferedEvents('c1', 'tx')).toBeLessThanOrEqual(3 * 16);
-    // A late event older than anything buffered still counts once.
-    const late = { ...tx[0]!, ts: t0 - day, amount: 1000, channel: 'app', _row: tx.length };
-    engine.add({
-      source: 'tx',
-      entity: 'c1',
-      time: late.ts as number,
-      fileId: 1,
-      row: tx.length,
-      data: late,
-    });
-    const all: ReferenceData = { events: { tx: [...tx, late], visits: [] }, profiles: { customers: [] } };
-    const end = t0 + 120 * day;
-    expect(await compareAt(program, engine, all, end)).toEqual([]);
-  });
+      const engine = new IncrementalEngine(program);
+      const events = arrivals({ events: { tx, visits: [] }, profiles: { customers: [] } }, 9);
+      // Read as events arrive (every 25th), then compare with SQL over what arrived, at a few points.
+      let next = 0;
+      for (const stop of [100, 400, events.length]) {
+        const newest = feed(engine, program, events.slice(next, stop), 25);
+        next = stop;
+        const arrived = events.slice(0, stop).map((e) => e.row);
+        const data: ReferenceData = { events: { tx: arrived, visits: [] }, profiles: { customers: [] } };
+        const diffs = await compareAt(program, engine, data, newest);
+        expect(diffs, `after ${stop} events`).toEqual([]);
+      }
+      // Only the last 7 days (the longest window) plus the 7 days kept for late reads stay buffered.
+      expect(engine.bufferedEvents('c1', 'tx')).toBeLessThanOrEqual(3 * 16);
+      // A late event older than anything buffered still counts once.
+      const late = { ...tx[0]!, ts: t0 - day, amount: 1000, channel: 'app', _row: tx.length };
+      engine.add({
+        source: 'tx',
+        entity: 'c1',
+        time: late.ts as number,
+        fileId: 1,
+        row: tx.length,
+        data: late,
+      });
+      const all: ReferenceData = { events: { tx: [...tx, late], visits: [] }, profiles: { customers: [] } };
+      const end = t0 + 120 * day;
+      expect(await compareAt(program, engine, all, end)).toEqual([]);
+    }),
+  );
 });
 
 describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
   const DAY = 86_400_000_000;
   const T = Date.UTC(2025, 5, 30, 12) * 1000;
+  /** A payment of the tag-kinds world, `daysAgo` days before T, the `i`-th in its file. */
+  const txRow = (
+    r: { id: string; daysAgo: number; amount: number; channel: string; category: string },
+    i: number,
+  ) => ({
+    customer_id: r.id,
+    ts: T - r.daysAgo * DAY,
+    amount: r.amount,
+    qty: null,
+    channel: r.channel,
+    category: r.category,
+    online: null,
+    day: null,
+    _file_id: 1,
+    _row: i,
+  });
   const row = fc.record({
     id: fc.constantFrom('a', 'b', 'c', 'd'),
     daysAgo: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constantFrom(30, 120, 180, 365)),
@@ -311,18 +331,7 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
       fc.asyncProperty(
         fc.array(row, { maxLength: 80 }),
         serially(async (rows) => {
-          const tx = rows.map((r, i) => ({
-            customer_id: r.id,
-            ts: T - r.daysAgo * DAY,
-            amount: r.amount,
-            qty: null,
-            channel: r.channel,
-            category: r.category,
-            online: null,
-            day: null,
-            _file_id: 1,
-            _row: i,
-          }));
+          const tx = rows.map(txRow);
           const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
           const engine = new IncrementalEngine(program);
           feed(engine, program, arrivals(data, 5));
@@ -339,30 +348,26 @@ describe('the incremental evaluator agrees with batch SQL on tag kinds', () => {
     );
   }, 60_000);
 
-  test('a shift read again later, with no new rows, follows rows moving from detection into baseline', async () => {
-    const program = compile(KINDS_TAGS, 'Asia/Seoul');
-    // Offline 40-100 days before T1, then the app 15, 20 and 25 days before it: moved at T1. Ten days
-    // later two app rows are in the baseline (over 30 days old) and nothing entered or left the range.
-    const days = [100, 90, 80, 70, 60, 50, 40, 25, 20, 15];
-    const tx = days.map((d, i) => ({
-      customer_id: 'a',
-      ts: T - d * DAY,
-      amount: 10,
-      qty: null,
-      channel: d > 30 ? 'offline' : 'app',
-      category: 'cafe',
-      online: null,
-      day: null,
-      _file_id: 1,
-      _row: i,
-    }));
-    const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
-    const engine = new IncrementalEngine(program);
-    feed(engine, program, arrivals(data, 0));
-    expect(engine.valuesAt('a', T).moved).toBe(true);
-    for (const asOf of [T, T + 10 * DAY]) {
-      expect(await compareAt(program, engine, data, asOf)).toEqual([]);
-    }
-    expect(engine.valuesAt('a', T + 10 * DAY).moved).toBe(false);
-  });
+  // serially: the property above may have left a run going in the background (interrupted at its
+  // time limit) that would load its own rows into the shared warehouse meanwhile.
+  test(
+    'a shift read again later, with no new rows, follows rows moving from detection into baseline',
+    serially(async () => {
+      const program = compile(KINDS_TAGS, 'Asia/Seoul');
+      // Offline 40-100 days before T1, then the app 15, 20 and 25 days before it: moved at T1. Ten days
+      // later two app rows are in the baseline (over 30 days old) and nothing entered or left the range.
+      const days = [100, 90, 80, 70, 60, 50, 40, 25, 20, 15];
+      const tx = days.map((d, i) =>
+        txRow({ id: 'a', daysAgo: d, amount: 10, channel: d > 30 ? 'offline' : 'app', category: 'cafe' }, i),
+      );
+      const data: ReferenceData = { events: { tx, visits: [] }, profiles: { customers: [] } };
+      const engine = new IncrementalEngine(program);
+      feed(engine, program, arrivals(data, 0));
+      expect(engine.valuesAt('a', T).moved).toBe(true);
+      for (const asOf of [T, T + 10 * DAY]) {
+        expect(await compareAt(program, engine, data, asOf)).toEqual([]);
+      }
+      expect(engine.valuesAt('a', T + 10 * DAY).moved).toBe(false);
+    }),
+  );
 });
