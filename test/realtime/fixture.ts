@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { generateKey } from '../../src/api/keys.js';
+import { type RunningServer, startServer } from '../../src/api/server.js';
 import { requireProject } from '../../src/config/project.js';
 import { build } from '../../src/engine/build.js';
 import { generateWorld } from '../../src/generate/index.js';
@@ -16,6 +17,31 @@ import { ingest } from '../../src/ingest/ingest.js';
 import { tempDir, writeFiles } from '../helpers.js';
 
 export const PACK = fileURLToPath(new URL('../../packs/card', import.meta.url));
+
+/**
+ * `tagverse serve` in this process on a project (no console, no watching, any free port) with real
+ * time started; throws when real time could not start. `env` adds to the keys' TAGVERSE_API_KEYS.
+ */
+export async function startRealtimeServer(
+  dir: string,
+  keysEnv: string,
+  opts: { env?: Record<string, string>; now?: () => number } = {},
+): Promise<RunningServer> {
+  const server = await startServer(dir, {
+    port: 0,
+    env: { TAGVERSE_API_KEYS: keysEnv, ...opts.env },
+    watch: false,
+    consoleDir: null,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  await server.realtime!.ready;
+  const error = server.realtime!.handle.error;
+  if (error) {
+    await server.close();
+    throw new Error(`real time did not start: ${error}`);
+  }
+  return server;
+}
 
 export interface RealtimeFixture {
   readonly dir: string;

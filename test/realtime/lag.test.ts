@@ -3,10 +3,10 @@
  * acceptance-to-served latency of the events it served.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/api/server.js';
+import type { RunningServer } from '../../src/api/server.js';
 import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
 import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
-import { cardWorld, REALTIME_SECTION, type RealtimeFixture } from './fixture.js';
+import { cardWorld, REALTIME_SECTION, type RealtimeFixture, startRealtimeServer } from './fixture.js';
 
 let fx: RealtimeFixture;
 let server: RunningServer;
@@ -20,13 +20,7 @@ beforeAll(async () => {
     tags: ['spending.yaml'],
     realtime: REALTIME_SECTION,
   });
-  server = await startServer(fx.dir, {
-    port: 0,
-    env: { TAGVERSE_API_KEYS: fx.keysEnv },
-    watch: false,
-    consoleDir: null,
-  });
-  await server.realtime!.ready;
+  server = await startRealtimeServer(fx.dir, fx.keysEnv);
   rt = server.realtime!.handle.runtime!;
   worldMs = Math.floor(server.holder.current.info.asOfMicros / 1000);
 }, 180_000);

@@ -15,10 +15,16 @@ import { createInterface } from 'node:readline';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { type RunningServer, startServer } from '../../src/api/server.js';
+import type { RunningServer } from '../../src/api/server.js';
 import { requireProject } from '../../src/config/project.js';
 import { query, tempDir } from '../helpers.js';
-import { cardWorld, eventually, REALTIME_SECTION, type RealtimeFixture } from './fixture.js';
+import {
+  cardWorld,
+  eventually,
+  REALTIME_SECTION,
+  type RealtimeFixture,
+  startRealtimeServer,
+} from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field
 type Json = any;
@@ -143,14 +149,7 @@ beforeAll(async () => {
   setRealtime(a.dir, 'tagverse-a');
   setRealtime(bDir, 'tagverse-b');
   await startChild(await freePort());
-  b = await startServer(bDir, {
-    port: 0,
-    env: { TAGVERSE_API_KEYS: a.keysEnv },
-    watch: false,
-    consoleDir: null,
-  });
-  await b.realtime!.ready;
-  expect(b.realtime!.handle.error).toBeUndefined();
+  b = await startRealtimeServer(bDir, a.keysEnv);
 }, 240_000);
 
 afterAll(async () => {

@@ -9,11 +9,17 @@ import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { KeyRing, keysFromEnv } from '../../src/api/keys.js';
-import { type RunningServer, startServer } from '../../src/api/server.js';
+import type { RunningServer } from '../../src/api/server.js';
 import { requireProject } from '../../src/config/project.js';
 import { StoreHolder } from '../../src/online/store-holder.js';
 import { query } from '../helpers.js';
-import { cardWorld, eventually, REALTIME_SECTION, type RealtimeFixture } from './fixture.js';
+import {
+  cardWorld,
+  eventually,
+  REALTIME_SECTION,
+  type RealtimeFixture,
+  startRealtimeServer,
+} from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field and asserted
 type Json = any;
@@ -38,14 +44,7 @@ beforeAll(async () => {
       },
     },
   });
-  server = await startServer(fx.dir, {
-    port: 0,
-    env: { TAGVERSE_API_KEYS: fx.keysEnv },
-    watch: false,
-    consoleDir: null,
-  });
-  await server.realtime!.ready;
-  expect(server.realtime!.handle.error).toBeUndefined();
+  server = await startRealtimeServer(fx.dir, fx.keysEnv);
   worldMs = Math.floor(server.holder.current.info.asOfMicros / 1000);
 }, 180_000);
 afterAll(async () => {

@@ -9,13 +9,13 @@ import { cpSync, readFileSync, renameSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/api/server.js';
+import type { RunningServer } from '../../src/api/server.js';
 import { requireProject } from '../../src/config/project.js';
 import { loadTriggers } from '../../src/realtime/triggers/definitions.js';
 import { verifySignature } from '../../src/realtime/triggers/delivery.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { query, writeFiles } from '../helpers.js';
-import { cardWorld, eventually, PACK, type RealtimeFixture } from './fixture.js';
+import { cardWorld, eventually, PACK, type RealtimeFixture, startRealtimeServer } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field and asserted
 type Json = any;
@@ -166,20 +166,10 @@ beforeAll(async () => {
   cpSync(path.join(PACK, 'triggers'), path.join(fx.dir, 'triggers'), { recursive: true });
   script.set('/flaky', [500, 503]);
   script.set('/dead', [500, 500, 500, 500]);
-  server = await startServer(fx.dir, {
-    port: 0,
-    env: {
-      TAGVERSE_API_KEYS: fx.keysEnv,
-      AIRPORT_WEBHOOK_URL: `${hookUrl}/airport`,
-      AIRPORT_WEBHOOK_SECRET: SECRET,
-      HOOK: hookUrl,
-    },
-    watch: false,
-    consoleDir: null,
+  server = await startRealtimeServer(fx.dir, fx.keysEnv, {
+    env: { AIRPORT_WEBHOOK_URL: `${hookUrl}/airport`, AIRPORT_WEBHOOK_SECRET: SECRET, HOOK: hookUrl },
     now: () => clock,
   });
-  await server.realtime!.ready;
-  expect(server.realtime!.handle.error).toBeUndefined();
   worldMs = Math.floor(server.holder.current.info.asOfMicros / 1000);
 }, 300_000);
 
