@@ -199,6 +199,34 @@ function isShiftRunning(a: Aggregate): boolean {
   return bt >= df || dt >= bf;
 }
 
+/** How an aggregate is kept (see the functions named), the same for every entity. */
+interface AggregateKind {
+  /** isRunning */
+  readonly running: boolean;
+  /** dependsOnT, except for a running shift: its windows move with the ranges, its counts with them. */
+  readonly readsT: boolean;
+  /** isSummarized */
+  readonly summarized: boolean;
+  /** isRankedRunning */
+  readonly rankedRunning: boolean;
+  /** Recurrence whose filter and argument do not read as_of: its cycles may be kept. */
+  readonly keepsCycles: boolean;
+  /** isShiftRunning */
+  readonly shiftRunning: boolean;
+}
+
+function aggregateKind(a: Aggregate): AggregateKind {
+  const shiftRunning = isShiftRunning(a);
+  return {
+    running: isRunning(a),
+    readsT: dependsOnT(a) && !shiftRunning,
+    summarized: isSummarized(a),
+    rankedRunning: isRankedRunning(a),
+    keepsCycles: a.fn === 'recurrence' && !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg)),
+    shiftRunning,
+  };
+}
+
 /** The state of one aggregate for one entity: the window's range in the buffer and running sums. */
 class AggState {
   start = 0;
@@ -233,22 +261,23 @@ class AggState {
   /** The value may differ from the one the entity's tags last read (rows entered or left the range). */
   changed = true;
 
+  readonly running: boolean;
+  readonly summarized: boolean;
+
   constructor(
     readonly a: Aggregate,
-    /** isRunning(a), dependsOnT(a) and isSummarized(a), worked out once per aggregate. */
-    readonly running: boolean,
-    readsT: boolean,
-    readonly summarized: boolean,
+    /** What the aggregate is, worked out once per aggregate (not per entity: it walks expressions). */
+    kind: AggregateKind,
   ) {
-    this.groups = isRankedRunning(a) ? new Map() : undefined;
-    this.keepsCycles =
-      a.fn === 'recurrence' && !(a.filter && readsAsOf(a.filter)) && !(a.arg && readsAsOf(a.arg));
+    this.running = kind.running;
+    this.summarized = kind.summarized;
+    this.readsT = kind.readsT;
+    this.keepsCycles = kind.keepsCycles;
+    this.groups = kind.rankedRunning ? new Map() : undefined;
     const window = (w: Window): ShiftWindow => ({ w, start: 0, end: 0, counts: new Map() });
-    this.shift = isShiftRunning(a)
+    this.shift = kind.shiftRunning
       ? { b: window(a.shift!.baseline), d: window(a.shift!.detection) }
       : undefined;
-    // A running shift's windows move with the ranges: its value changes only when their counts do.
-    this.readsT = readsT && !this.shift;
   }
 
   reset(): void {
@@ -379,8 +408,8 @@ export class IncrementalEngine {
   private readonly entities = new Map<EntityId, EntityState>();
   private readonly profiles = new Map<string, Map<EntityId, Readonly<Record<string, unknown>>>>();
   private readonly aggregates: Aggregate[] = [];
-  /** Per aggregate id: updated in O(1) (isRunning), value depends on T itself (dependsOnT), isSummarized. */
-  private readonly kindOf = new Map<string, { running: boolean; readsT: boolean; summarized: boolean }>();
+  /** Per aggregate id: how it is kept (aggregateKind). */
+  private readonly kindOf = new Map<string, AggregateKind>();
   /** Each aggregate's slot: its index in `aggregates` and in every entity's `aggs`. */
   private readonly slotOf = new Map<string, number>();
   private readonly slotsBySource = new Map<string, number[]>();
@@ -413,8 +442,9 @@ export class IncrementalEngine {
         if (seen.has(a.id)) continue;
         seen.add(a.id);
         this.aggregates.push(a);
-        const summarized = isSummarized(a);
-        this.kindOf.set(a.id, { running: isRunning(a), readsT: dependsOnT(a), summarized });
+        const kind = aggregateKind(a);
+        const summarized = kind.summarized;
+        this.kindOf.set(a.id, kind);
         this.slotOf.set(a.id, this.aggregates.length - 1);
         this.slotsBySource.set(a.source, [
           ...(this.slotsBySource.get(a.source) ?? []),
@@ -740,7 +770,7 @@ export class IncrementalEngine {
     let s = e.aggs[slot];
     if (!s) {
       const k = this.kindOf.get(a.id)!;
-      s = new AggState(a, k.running, k.readsT, k.summarized);
+      s = new AggState(a, k);
       e.aggs[slot] = s;
     }
     if (T < s.at) s.reset();
