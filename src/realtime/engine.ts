@@ -36,6 +36,7 @@ import {
   type CycleStats,
   recurrenceAt,
   recurrenceCycles,
+  recurrenceSteadyUntil,
   recurrenceValue,
   shiftResult,
   shiftValue,
@@ -246,6 +247,12 @@ class AggState {
   /** Value computed from the range, valid until the range changes (or T, for values that read it). */
   cached: Cached | undefined;
   /**
+   * A value that reads T (readsT) stays `cached` for reads at as-of times below this, while the range
+   * stays the same (recurrence: recurrenceSteadyUntil). Set with `cached`; -Infinity: every new T
+   * recomputes.
+   */
+  steadyUntil = Number.NEGATIVE_INFINITY;
+  /**
    * Recurrence: each value's cycle over the range, valid until the range changes; a read at a new T
    * only ranks them again (recurrenceAt). Undefined when the filter or argument reads as_of.
    */
@@ -289,6 +296,7 @@ class AggState {
     this.sum = this.base.sum;
     this.groups?.clear();
     this.cached = undefined;
+    this.steadyUntil = Number.NEGATIVE_INFINITY;
     this.cycles = undefined;
     if (this.shift) {
       for (const x of [this.shift.b, this.shift.d]) {
@@ -606,9 +614,16 @@ export class IncrementalEngine {
       this.invalidate(e);
     }
     const prevT = e.asOf;
+    const moved = T !== prevT;
     // Row expressions may read as_of: it is T while the ranges move.
     e.asOf = T;
-    for (let slot = 0; slot < this.aggregates.length; slot++) this.advance(e, slot, T);
+    for (let slot = 0; slot < this.aggregates.length; slot++) {
+      this.advance(e, slot, T);
+      // A value that reads T may differ at a new T, unless known steady up to it (decided here, before
+      // the first tag reading it recomputes it: the others must be re-evaluated too).
+      const s = e.aggs[slot]!;
+      if (moved && s.readsT && !(s.cached !== undefined && T < s.steadyUntil)) s.changed = true;
+    }
     if (this.incrementalAffinity) this.updateContribution(e, T);
     else this.refreshAffinity(T);
     const aggValue = (id: string, field?: string): RefValue => this.aggregateOf(e, id, field, T);
@@ -637,7 +652,6 @@ export class IncrementalEngine {
       for (let i = 0; i < tags.length; i++) values[i] = tags[i]!.value(env);
       e.unsentAll = true;
     } else {
-      const moved = T !== prevT;
       const changed = new Set<string>();
       for (let i = 0; i < tags.length; i++) {
         const { tag, value, inputs } = tags[i]!;
@@ -668,7 +682,7 @@ export class IncrementalEngine {
     if (inputs.asOf && moved) return true;
     for (const slot of inputs.aggs) {
       const s = e.aggs[slot];
-      if (!s || s.changed || s.a.fn === 'affinity' || (moved && s.readsT)) return true;
+      if (!s || s.changed || s.a.fn === 'affinity') return true;
     }
     for (const t of inputs.tags) if (changedTags.has(t)) return true;
     return false;
@@ -868,10 +882,11 @@ export class IncrementalEngine {
       return s.n === 0 ? null : s.hits / s.n;
     }
     if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
-    if (!s.cached || (s.cached.at !== T && s.readsT)) {
+    if (!s.cached || (s.cached.at !== T && s.readsT && !(T < s.steadyUntil))) {
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
       let value: RefValue | Record<string, RefValue> | null;
+      let steadyUntil = Number.NEGATIVE_INFINITY;
       if (a.fn === 'affinity') {
         const aff = this.affinity.get(a.id)!;
         const stats = aff.stats.get(e.id);
@@ -882,6 +897,7 @@ export class IncrementalEngine {
         else {
           s.cycles ??= recurrenceCycles(a, this.rangeRows(e, s), ev, tz);
           value = recurrenceAt(a, s.cycles, T);
+          steadyUntil = recurrenceSteadyUntil(s.cycles, value, T);
         }
       } else if (a.fn === 'shift') {
         value = s.shift
@@ -889,6 +905,7 @@ export class IncrementalEngine {
           : shiftValue(a, this.rangeRows(e, s), ev, T);
       } else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
       s.cached = { value: value as RefValue, at: T };
+      s.steadyUntil = steadyUntil;
     }
     const v = s.cached.value as unknown;
     if (field === undefined) return v as RefValue;

@@ -208,6 +208,32 @@ export function recurrenceAt(
   };
 }
 
+/** How far before a threshold recurrenceSteadyUntil stops (µs): more than any rounding in the comparisons. */
+const STEADY_MARGIN_US = 1000;
+
+/**
+ * With the cycles fixed, recurrenceAt changes with the as-of time only when a cycle stops being
+ * regular (its last episode falls 2.5 periods behind) or the chosen cycle becomes overdue; both only
+ * once, as time moves forward. This returns a time before which recurrenceAt(a, cycles, T) equals
+ * recurrenceAt(a, cycles, asOf) for every T in [asOf, until): the earliest threshold still ahead, a
+ * margin early. At most asOf when a threshold is within the margin (then nothing may be reused).
+ */
+export function recurrenceSteadyUntil(
+  cycles: readonly CycleStats[],
+  value: Readonly<Record<string, RefValue>> | null,
+  asOf: number,
+): number {
+  let until = Number.POSITIVE_INFINITY;
+  const ahead = (t: number) => {
+    // A threshold passed (by more than the margin) cannot flip back: regular only ends, overdue only starts.
+    if (t + STEADY_MARGIN_US > asOf) until = Math.min(until, t - STEADY_MARGIN_US);
+  };
+  for (const c of cycles) if (c.eligible && c.period !== null) ahead(c.last + 2.5 * c.period * DAY_US);
+  if (value?.regular === true && typeof value.next_due === 'number' && typeof value.period_days === 'number')
+    ahead(value.next_due + Math.max(1, 0.25 * value.period_days) * DAY_US);
+  return until;
+}
+
 /** Recurrence outputs (RECURRENCE_FIELDS) for one entity; null when it has no qualifying rows. */
 export function recurrenceValue(
   a: Aggregate,
