@@ -34,6 +34,7 @@ import {
   affinityPopulation,
   affinityStats,
   type CycleStats,
+  type PopulationShares,
   recurrenceAt,
   recurrenceCycles,
   recurrenceSteadyUntil,
@@ -377,12 +378,16 @@ interface AffinityState {
   readonly stats: Map<EntityId, AffinityStats>;
   dirty: boolean;
   at: number;
+  /** Exact mode: the population shares, recomputed from `stats` when stale. */
   population: Map<string, number>;
   /** Incremental mode: sum of m per value and overall, over the contributions in `stats`. */
   readonly sums: Map<string, number>;
   total: number;
-  /** The sums changed since `population` was derived from them. */
-  sumsChanged: boolean;
+  /**
+   * Incremental mode: the shares read from `sums` and `total` as they are now (values whose sum is not
+   * positive have none). A view, not a copy: contributions change on nearly every read.
+   */
+  readonly shares: PopulationShares;
 }
 
 /** The environment of row expressions: the event at hand and its entity (set by rowEval). */
@@ -467,7 +472,7 @@ export class IncrementalEngine {
         this.lookback.set(a.source, Math.max(this.lookback.get(a.source) ?? 0, reach));
         if (a.fn === 'affinity') {
           this.affinityBySource.set(a.source, [...(this.affinityBySource.get(a.source) ?? []), a]);
-          this.affinity.set(a.id, {
+          const state: AffinityState = {
             a,
             slot: this.aggregates.length - 1,
             stats: new Map(),
@@ -476,8 +481,14 @@ export class IncrementalEngine {
             population: new Map(),
             sums: new Map(),
             total: 0,
-            sumsChanged: false,
-          });
+            shares: {
+              get: (v) => {
+                const m = state.sums.get(v);
+                return m !== undefined && m > 0 ? m / state.total : undefined;
+              },
+            },
+          };
+          this.affinity.set(a.id, state);
         }
       }
     }
@@ -538,26 +549,18 @@ export class IncrementalEngine {
       data: ev.data,
       cache: undefined,
     };
-    // Usually the newest event: append. Otherwise insert in order and rebuild this source's ranges.
+    // Usually the newest event: append; the ranges take it in when next advanced (every read advances
+    // them first), so the aggregate states are not touched here: with many entities they are out of
+    // the CPU's caches, and a read touches them anyway. Otherwise insert in order and rebuild this
+    // source's ranges (their indexes moved).
     const last = buffer[buffer.length - 1];
     e.firstSeen = Math.min(e.firstSeen, rec.time);
-    const slots = this.slotsBySource.get(ev.source) ?? NO_SLOTS;
-    if (!last || compareRows(last, rec) <= 0) {
-      buffer.push(rec);
-      const index = buffer.length - 1;
-      for (const slot of slots) {
-        const s = e.aggs[slot];
-        // Only a range that reached the end of the buffer can grow: the new event is the newest.
-        if (!s || s.end !== index || rec.time > upperBound(s.a.window, s.at)) continue;
-        s.end++;
-        if (rec.time > lowerBound(s.a.window, s.at)) this.count(s, rec, e, +1);
-        else s.start++;
-      }
-    } else {
+    if (!last || compareRows(last, rec) <= 0) buffer.push(rec);
+    else {
       let i = buffer.length;
       while (i > 0 && compareRows(buffer[i - 1]!, rec) > 0) i--;
       buffer.splice(i, 0, rec);
-      for (const slot of slots) e.aggs[slot]?.reset();
+      for (const slot of this.slotsBySource.get(ev.source) ?? NO_SLOTS) e.aggs[slot]?.reset();
     }
     for (const a of this.affinityBySource.get(ev.source) ?? NO_AGGREGATES)
       this.affinity.get(a.id)!.dirty = true;
@@ -770,7 +773,8 @@ export class IncrementalEngine {
       }
       // Values reading as_of change with T: do not cache those.
       if (!c.readsAsOf) {
-        if (!b.cache) b.cache = [];
+        // Sized for every row expression compiled so far: filled by slot, it does not grow piecemeal.
+        if (!b.cache) b.cache = new Array(this.compiledRow.size);
         b.cache[c.slot] = v;
       }
       return v;
@@ -926,19 +930,20 @@ export class IncrementalEngine {
     const a = s.a;
     const buffer = e.buffers.get(a.source) ?? NO_ROWS;
     const ev = this.rowEval(e);
-    const passes = (r: Buffered) => !a.filter || ev(a.filter, r) === true;
+    // Read on every evaluation of a tag using it: the filter test is inline (no closure per call).
+    const filter = a.filter;
     if (a.fn === 'first_time') {
       for (let i = s.start; i < s.end; i++) {
         const t = buffer[i]!.time;
         if (s.base.first !== null && s.base.first <= t) break;
-        if (passes(buffer[i]!)) return t;
+        if (!filter || ev(filter, buffer[i]!) === true) return t;
       }
       return s.base.first;
     }
     for (let i = s.end - 1; i >= s.start; i--) {
       const t = buffer[i]!.time;
       if (s.base.last !== null && s.base.last >= t) break;
-      if (passes(buffer[i]!)) return t;
+      if (!filter || ev(filter, buffer[i]!) === true) return t;
     }
     return s.base.last;
   }
@@ -948,16 +953,9 @@ export class IncrementalEngine {
     return false;
   }
 
-  /** The population shares of an affinity aggregate (incremental mode: derived from the running sums). */
-  private populationOf(aff: AffinityState): ReadonlyMap<string, number> {
-    if (!this.incrementalAffinity) return aff.population;
-    if (aff.sumsChanged) {
-      const p = new Map<string, number>();
-      for (const [v, m] of aff.sums) if (m > 0) p.set(v, m / aff.total);
-      aff.population = p;
-      aff.sumsChanged = false;
-    }
-    return aff.population;
+  /** The population shares of an affinity aggregate (incremental mode: a view over the running sums). */
+  private populationOf(aff: AffinityState): PopulationShares {
+    return this.incrementalAffinity ? aff.shares : aff.population;
   }
 
   /** Incremental mode: replace entity e's contribution to each affinity population by its value at T. */
@@ -990,7 +988,6 @@ export class IncrementalEngine {
       aff.total += m;
     }
     aff.stats.set(e.id, next);
-    aff.sumsChanged = true;
   }
 
   /**
@@ -1009,7 +1006,6 @@ export class IncrementalEngine {
         this.setContribution(aff, e, this.contributionOf(e, s, T));
         s.cached = { value: null, at: T };
       }
-      aff.sumsChanged = true;
     }
   }
 

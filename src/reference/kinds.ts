@@ -74,12 +74,13 @@ export function affinityPopulation(all: Iterable<AffinityStats>): Map<string, nu
   return new Map([...byValue].map(([v, m]) => [v, m / total]));
 }
 
+/** Each value's share of the population (a Map, or a view over running sums); undefined when it has none. */
+export interface PopulationShares {
+  get(value: string): number | undefined;
+}
+
 /** The ranked list: score = shrunk share / population share, kept by support and score, best first. */
-export function affinityList(
-  a: Aggregate,
-  stats: AffinityStats,
-  population: ReadonlyMap<string, number>,
-): ListItem[] {
+export function affinityList(a: Aggregate, stats: AffinityStats, population: PopulationShares): ListItem[] {
   const p = a.affinity!;
   let N = 0;
   let M = 0;
