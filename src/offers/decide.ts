@@ -143,7 +143,11 @@ function valueScores(store: TagStore, tag: string, col: Column, value: string): 
     const code = col.codeOf.get(value);
     const out: number[] = [];
     if (code !== undefined) {
-      for (let k = 0; k < col.items.length; k++) if (col.items[k] === code) out.push(col.scores[k]!);
+      // Entity by entity: real time leaves stale slots between the lists.
+      for (let o = 0; o < col.starts.length; o++) {
+        for (let k = col.starts[o]!; k < col.ends[o]!; k++)
+          if (col.items[k] === code) out.push(col.scores[k]!);
+      }
     }
     s = Float64Array.from(out).sort();
     byKey.set(key, s);
@@ -377,7 +381,7 @@ export class OfferEngine {
         const col = store.tags.get(s.affinity.tag)!;
         if (col.kind === 'list') {
           const code = col.codeOf.get(s.affinity.value);
-          for (let k = col.offsets[ordinal]!; code !== undefined && k < col.offsets[ordinal + 1]!; k++) {
+          for (let k = col.starts[ordinal]!; code !== undefined && k < col.ends[ordinal]!; k++) {
             if (col.items[k] !== code) continue;
             const share = topShareOfSorted(
               valueScores(store, s.affinity.tag, col, s.affinity.value),

@@ -7,7 +7,7 @@
  * | boolean | Uint8Array: 0, 1, NULL_BOOL             | true-set and false-set bitmaps              |
  * | number  | Float64Array, NaN = null (also time/date) | ordinals sorted by value, in buckets with a bitmap each |
  * | string  | Int32Array of dictionary codes, -1 = null | one bitmap per distinct value              |
- * | list    | offsets + item codes + scores           | one bitmap per value (entities whose list has it) |
+ * | list    | start and end per entity + item codes + scores | one bitmap per value (entities whose list has it) |
  *
  * Times are epoch microseconds and dates days since 1970-01-01, like the reference evaluator, so a
  * column value feeds `evalExpr` unchanged.
@@ -59,8 +59,13 @@ export interface ListColumn {
   readonly valueType: 'list';
   readonly dict: readonly string[];
   readonly codeOf: ReadonlyMap<string, number>;
-  /** Items of entity i are items[offsets[i], offsets[i + 1]). */
-  readonly offsets: Uint32Array;
+  /**
+   * Items of entity i are items[starts[i], ends[i]) (scores alike). Packed in entity order when
+   * built; real time rewrites a list in place or appends it at the end (live.ts), so slots outside
+   * every range may hold stale items: read the ranges, never `items` whole (see packedList).
+   */
+  readonly starts: Uint32Array;
+  readonly ends: Uint32Array;
   readonly items: Uint32Array;
   readonly scores: Float64Array;
   /** sets[code] = entities whose list contains the value. */
@@ -166,6 +171,7 @@ export function stringColumn(dict: readonly string[], codes: Int32Array): String
   };
 }
 
+/** A list column from packed lists: entity i's items are items[offsets[i], offsets[i + 1]). */
 export function listColumn(
   dict: readonly string[],
   offsets: Uint32Array,
@@ -177,17 +183,47 @@ export function listColumn(
   const owner = new Uint32Array(items.length);
   for (let e = 0; e + 1 < offsets.length; e++) owner.fill(e, offsets[e]!, offsets[e + 1]!);
   const sets = setsOfCodes(items, dict.length, owner);
+  const n = Math.max(0, offsets.length - 1);
   return {
     kind: 'list',
     valueType: 'list',
     dict,
     codeOf: new Map(dict.map((v, i) => [v, i])),
-    offsets,
+    // Copies, not views of `offsets`: real time writes them separately.
+    starts: offsets.slice(0, n),
+    ends: offsets.slice(1, n + 1),
     items,
     scores,
     sets,
     nonNull,
   };
+}
+
+/** A list column's lists packed in entity order (what a snapshot stores), without stale slots. */
+export function packedList(col: ListColumn): {
+  offsets: Uint32Array;
+  items: Uint32Array;
+  scores: Float64Array;
+} {
+  const n = col.starts.length;
+  const offsets = new Uint32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    offsets[i] = total;
+    total += col.ends[i]! - col.starts[i]!;
+  }
+  offsets[n] = total;
+  // Already packed (nothing was rewritten since the build): the arrays as they are.
+  if (total === col.items.length && (n === 0 || col.starts.every((s, i) => s === offsets[i]))) {
+    return { offsets, items: col.items, scores: col.scores };
+  }
+  const items = new Uint32Array(total);
+  const scores = new Float64Array(total);
+  for (let i = 0; i < n; i++) {
+    items.set(col.items.subarray(col.starts[i]!, col.ends[i]!), offsets[i]!);
+    scores.set(col.scores.subarray(col.starts[i]!, col.ends[i]!), offsets[i]!);
+  }
+  return { offsets, items, scores };
 }
 
 /** The value of `ordinal` in the reference evaluator's representation (see functions.ts). */
@@ -213,7 +249,7 @@ export function refValue(col: Column, ordinal: number): RefValue {
 function listItems(col: ListColumn, ordinal: number): ListItem[] | null {
   if (!col.nonNull.has(ordinal)) return null;
   const out: ListItem[] = [];
-  for (let k = col.offsets[ordinal]!; k < col.offsets[ordinal + 1]!; k++) {
+  for (let k = col.starts[ordinal]!; k < col.ends[ordinal]!; k++) {
     out.push({ value: col.dict[col.items[k]!]!, score: col.scores[k]! });
   }
   return out;
@@ -258,9 +294,8 @@ export class RowPrefetch {
     for (let i = 0; i < numbers.length; i++) doubles[i] = numbers[i]!.values[ordinal]!;
     for (let i = 0; i < strings.length; i++) codes[i] = strings[i]!.codes[ordinal]!;
     for (let i = 0; i < lists.length; i++) {
-      const off = lists[i]!.offsets;
-      offsets[2 * i] = off[ordinal]!;
-      offsets[2 * i + 1] = off[ordinal + 1]!;
+      offsets[2 * i] = lists[i]!.starts[ordinal]!;
+      offsets[2 * i + 1] = lists[i]!.ends[ordinal]!;
     }
     // Then the first item of each list (its place is known now).
     const base = numbers.length;

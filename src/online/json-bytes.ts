@@ -331,8 +331,8 @@ export class TagJson {
 }
 
 function writeList(out: JsonBytes, col: ListColumn, ordinal: number): void {
-  const from = col.offsets[ordinal]!;
-  const to = col.offsets[ordinal + 1]!;
+  const from = col.starts[ordinal]!;
+  const to = col.ends[ordinal]!;
   // A list with items is not null (asking the bitmap is a native call).
   if (from === to && !col.nonNull.has(ordinal)) {
     out.raw(NULL);

@@ -12,7 +12,9 @@
  *   until the next build); `all` is replaced by a larger bitmap.
  * - Numeric range indexes (sorted ordinals in buckets) are rebuilt from the values when a query next
  *   needs them, not on every change: values change often, range queries on a column are rarer.
- * - List columns are rewritten once per batch (their items are packed).
+ * - A list is rewritten in place when the new one fits where the old one was, else appended after
+ *   the last list; the arrays grow by half when full, and are packed again once as many slots are
+ *   stale as in use. A batch costs its edits, not a copy of the column.
  */
 import type { ListItem, RefValue } from '../lang/functions.js';
 import { Bitmap, fullBitmap } from './bitmap.js';
@@ -97,7 +99,11 @@ class Batch {
   }
 }
 
-function grow<T extends Uint8Array | Float64Array | Int32Array>(a: T, n: number, fill: number): T {
+function grow<T extends Uint8Array | Float64Array | Int32Array | Uint32Array>(
+  a: T,
+  n: number,
+  fill: number,
+): T {
   if (a.length >= n) return a;
   const out = new (a.constructor as new (n: number) => T)(n);
   out.set(a);
@@ -119,12 +125,10 @@ function growColumn(col: Column, n: number): void {
       (col as Writable<StringColumn>).codes = grow(col.codes, n, -1);
       return;
     case 'list': {
-      const old = col.offsets;
-      if (old.length >= n + 1) return;
-      const offsets = new Uint32Array(n + 1);
-      offsets.set(old);
-      offsets.fill(old[old.length - 1] ?? 0, old.length);
-      (col as Writable<ListColumn>).offsets = offsets;
+      // New ordinals: empty ranges (null: not in nonNull).
+      const w = col as Writable<ListColumn>;
+      w.starts = grow(col.starts, n, 0);
+      w.ends = grow(col.ends, n, 0);
       return;
     }
   }
@@ -209,8 +213,8 @@ function sameList(col: ListColumn, o: number, items: readonly ListItem[] | null)
   const present = col.nonNull.has(o);
   if (items === null) return !present;
   if (!present) return false;
-  const start = col.offsets[o]!;
-  const end = col.offsets[o + 1]!;
+  const start = col.starts[o]!;
+  const end = col.ends[o]!;
   if (end - start !== items.length) return false;
   for (let k = 0; k < items.length; k++) {
     const it = items[k]!;
@@ -222,61 +226,107 @@ function sameList(col: ListColumn, o: number, items: readonly ListItem[] | null)
   return true;
 }
 
+/** Where real time writes a list column: the end of the slots in use, and how many of those no list covers. */
+interface ListSpace {
+  used: number;
+  stale: number;
+}
+const listSpaces = new WeakMap<ListColumn, ListSpace>();
+
+function spaceOf(col: ListColumn): ListSpace {
+  let space = listSpaces.get(col);
+  if (!space) {
+    let used = 0;
+    let live = 0;
+    for (let o = 0; o < col.starts.length; o++) {
+      used = Math.max(used, col.ends[o]!);
+      live += col.ends[o]! - col.starts[o]!;
+    }
+    space = { used, stale: used - live };
+    listSpaces.set(col, space);
+  }
+  return space;
+}
+
+/** Room for `need` item slots: new arrays half as large again (the slots in use copied), when full. */
+function reserve(col: Writable<ListColumn>, space: ListSpace, need: number): void {
+  if (need <= col.items.length) return;
+  const capacity = Math.max(need, Math.ceil(col.items.length * 1.5) + 1024);
+  const items = new Uint32Array(capacity);
+  const scores = new Float64Array(capacity);
+  items.set(col.items.subarray(0, space.used));
+  scores.set(col.scores.subarray(0, space.used));
+  col.items = items;
+  col.scores = scores;
+}
+
+/** Pack the lists again in entity order, with room to append a quarter more. */
+function repack(col: Writable<ListColumn>, space: ListSpace): void {
+  const live = space.used - space.stale;
+  const capacity = live + Math.max(1024, Math.ceil(live / 4));
+  const items = new Uint32Array(capacity);
+  const scores = new Float64Array(capacity);
+  let k = 0;
+  for (let o = 0; o < col.starts.length; o++) {
+    const from = col.starts[o]!;
+    const to = col.ends[o]!;
+    items.set(col.items.subarray(from, to), k);
+    scores.set(col.scores.subarray(from, to), k);
+    col.starts[o] = k;
+    k += to - from;
+    col.ends[o] = k;
+  }
+  col.items = items;
+  col.scores = scores;
+  space.used = k;
+  space.stale = 0;
+}
+
 /**
- * Rewrite a list column's packed arrays with the batch's new lists, and its bitmaps. New arrays (a
- * reader may hold the old ones); the entities between two edited ones are copied as one block, their
- * offsets shifted in one tight loop: a batch costs a copy of the arrays plus its edits, not an
- * allocation per entity.
+ * Write a batch's new lists into a list column, and its bitmaps. A list goes where the old one was
+ * when it fits, else after the last list in use; the column is packed again once half its slots are
+ * stale. So a batch costs its edits (and, now and then, one pass over the column), not a copy of the
+ * whole column: with 10k entities that copy was 7% of the server's time at 6,000 events/s, and it
+ * grows with the entities.
  */
 function writeLists(col: ListColumn, edits: Map<number, readonly ListItem[] | null>, batch: Batch): void {
-  const n = col.offsets.length - 1;
-  const old = { offsets: col.offsets, items: col.items, scores: col.scores };
-  let total = old.items.length;
-  for (const [o, items] of edits) total += (items?.length ?? 0) - (old.offsets[o + 1]! - old.offsets[o]!);
-  const offsets = new Uint32Array(n + 1);
-  const items = new Uint32Array(total);
-  const scores = new Float64Array(total);
+  const w = col as Writable<ListColumn>;
+  const space = spaceOf(col);
   const sets = col.sets as Bitmap[];
   let nonNull = col.nonNull;
-  let k = 0;
-  // Unchanged entities [from, to): their items as one block, their offsets moved by the same amount.
-  const copy = (from: number, to: number) => {
-    const a = old.offsets[from]!;
-    const b = old.offsets[to]!;
-    items.set(old.items.subarray(a, b), k);
-    scores.set(old.scores.subarray(a, b), k);
-    const delta = k - a;
-    for (let o = from; o < to; o++) offsets[o] = old.offsets[o]! + delta;
-    k += b - a;
-  };
-  let next = 0;
-  for (const o of [...edits.keys()].sort((x, y) => x - y)) {
-    copy(next, o);
-    const edit = edits.get(o)!;
-    offsets[o] = k;
+  for (const [o, edit] of edits) {
+    const from = col.starts[o]!;
+    const to = col.ends[o]!;
     const before = new Set<number>();
-    for (let j = old.offsets[o]!; j < old.offsets[o + 1]!; j++) before.add(old.items[j]!);
-    const after = new Set<number>();
+    for (let j = from; j < to; j++) before.add(col.items[j]!);
+    const codes: number[] = [];
+    const scores: number[] = [];
     for (const it of edit ?? []) {
       if (it.value === null || it.value === undefined) continue;
-      const code = codeFor(col, String(it.value));
-      items[k] = code;
-      scores[k] = it.score ?? Number.NaN;
-      after.add(code);
-      k++;
+      codes.push(codeFor(col, String(it.value)));
+      scores.push(it.score ?? Number.NaN);
     }
+    let at = from;
+    if (codes.length <= to - from) space.stale += to - from - codes.length;
+    else {
+      reserve(w, space, space.used + codes.length);
+      at = space.used;
+      space.used += codes.length;
+      space.stale += to - from;
+    }
+    for (let k = 0; k < codes.length; k++) {
+      w.items[at + k] = codes[k]!;
+      w.scores[at + k] = scores[k]!;
+    }
+    w.starts[o] = at;
+    w.ends[o] = at + codes.length;
+    const after = new Set(codes);
     for (const c of before) if (!after.has(c)) sets[c] = setBit(batch, sets[c]!, o, false);
     for (const c of after) if (!before.has(c)) sets[c] = setBit(batch, sets[c]!, o, true);
     nonNull = setBit(batch, nonNull, o, edit !== null);
-    next = o + 1;
   }
-  copy(next, n);
-  offsets[n] = k;
-  const w = col as Writable<ListColumn>;
-  w.offsets = offsets;
-  w.items = items.subarray(0, k);
-  w.scores = scores.subarray(0, k);
   w.nonNull = nonNull;
+  if (space.stale > 1024 && 2 * space.stale > space.used) repack(w, space);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { TagCoverage } from '../engine/build.js';
 import type { TagProgram } from '../lang/ir.js';
 import { TagverseError } from '../util/problems.js';
 import { type Bitmap, deserializeBitmap, serializeBitmap } from './bitmap.js';
-import type { Column, NumericValueType } from './columns.js';
+import { type Column, type NumericValueType, packedList } from './columns.js';
 import { type SchemaJson, type StoreInfo, schemasFromJson, schemasToJson, TagStore } from './store.js';
 
 const MAGIC = 'TVSNAP01';
@@ -138,17 +138,25 @@ function columnJson(w: SectionWriter, col: Column): ColumnJson {
         sets: w.bitmaps(col.sets),
         nonNull: w.bitmap(col.nonNull),
       };
-    case 'list':
+    case 'list': {
+      const packed = packedList(col);
       return {
         kind: 'list',
         dict: [...col.dict],
-        offsets: w.write(col.offsets, 'u32'),
-        items: w.write(col.items, 'u32'),
-        scores: w.write(col.scores, 'f64'),
+        offsets: w.write(packed.offsets, 'u32'),
+        items: w.write(packed.items, 'u32'),
+        scores: w.write(packed.scores, 'f64'),
         sets: w.bitmaps(col.sets),
         nonNull: w.bitmap(col.nonNull),
       };
+    }
   }
+}
+
+/** Each entity's start and end in a packed list (separate arrays: real time writes them apart). */
+function startsAndEnds(offsets: Uint32Array): { starts: Uint32Array; ends: Uint32Array } {
+  const n = Math.max(0, offsets.length - 1);
+  return { starts: offsets.slice(0, n), ends: offsets.slice(1, n + 1) };
 }
 
 /**
@@ -313,7 +321,7 @@ export function readSnapshot(file: string): { store: TagStore; key: string } {
             valueType: 'list',
             dict: c.dict,
             codeOf: new Map(c.dict.map((v, i) => [v, i])),
-            offsets: u32(c.offsets),
+            ...startsAndEnds(u32(c.offsets)),
             items: u32(c.items),
             scores: f64(c.scores),
             sets: bitmaps(c.sets),

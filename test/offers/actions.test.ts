@@ -311,7 +311,7 @@ describe('HTTP: recommendations and decisions', () => {
     if (aff.kind !== 'list') throw new Error('list');
     const code = aff.codeOf.get('korean_bbq')!;
     const scoreOf = (ord: number) => {
-      for (let k = aff.offsets[ord]!; k < aff.offsets[ord + 1]!; k++)
+      for (let k = aff.starts[ord]!; k < aff.ends[ord]!; k++)
         if (aff.items[k] === code) return aff.scores[k]!;
       return Number.NaN;
     };

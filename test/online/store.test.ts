@@ -1,4 +1,6 @@
-import { statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ProjectConfig, requireProject } from '../../src/config/project.js';
@@ -377,6 +379,59 @@ describe('profile JSON bytes', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('keep list tags right through thousands of edits (arrays growing and packed again) and in a snapshot', () => {
+    const s = syntheticStore();
+    const rnd = prng(11);
+    const values = ['커피', 'a\\b', 'plain', 'new', 'x"y'];
+    const model = new Map<string, unknown>();
+    let grew = 0;
+    let packed = 0;
+    for (let b = 0; b < 3000; b++) {
+      const updates = [0, 1, 2].map(() => {
+        const o = Math.floor(rnd() * 9);
+        const n = Math.floor(rnd() * 7) - 1;
+        const items =
+          n < 0
+            ? null
+            : Array.from({ length: n }, (_, i) => ({
+                value: values[Math.floor(rnd() * 5)]!,
+                score: b + i / 8,
+              }));
+        return { id: o < 6 ? s.ids[o]! : `new-${o}`, tags: { top: items } };
+      });
+      const before = (s.tags.get('top') as ListColumn).items;
+      applyUpdates(s, updates as never);
+      for (const u of updates) model.set(u.id, u.tags.top);
+      const col = s.tags.get('top') as ListColumn;
+      if (col.items !== before) {
+        if (col.items.length > before.length) grew++;
+        else packed++;
+      }
+      // The arrays stay within a few times what the lists hold (stale slots are reclaimed).
+      let live = 0;
+      for (let o = 0; o < s.size; o++) live += col.ends[o]! - col.starts[o]!;
+      expect(col.items.length).toBeLessThan(4 * live + 4096);
+    }
+    expect(grew, 'arrays grown').toBeGreaterThan(0);
+    expect(packed, 'arrays packed again').toBeGreaterThan(0);
+    const check = (store: TagStore) => {
+      const col = store.tags.get('top') as ListColumn;
+      for (const id of store.ids) {
+        const o = store.ordinal(id)!;
+        const want = model.has(id) ? model.get(id) : refValue(syntheticStore().tags.get('top')!, o);
+        expect(refValue(col, o), id).toEqual(want);
+      }
+    };
+    check(s);
+    for (const id of s.ids) expectSameJson(s, id, {});
+    // A snapshot stores the lists packed, and reads back the same values.
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tv-lists-')), 'store.snapshot');
+    writeSnapshot(s, 'k', file);
+    const back = readSnapshot(file).store;
+    expect((back.tags.get('top') as ListColumn).starts[0]).toBe(0);
+    check(back);
   });
 });
 

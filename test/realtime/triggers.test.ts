@@ -246,8 +246,8 @@ describe('the airport example', () => {
     let pick: { id: string; top: string; homeCity: string; airport: Record<string, unknown> } | undefined;
     for (let o = 0; o < store.size && !pick; o++) {
       if (cuisine.kind !== 'list' || home.kind !== 'string') break;
-      const start = cuisine.offsets[o]!;
-      if (cuisine.offsets[o + 1]! === start || home.codes[o]! < 0) continue;
+      const start = cuisine.starts[o]!;
+      if (cuisine.ends[o]! === start || home.codes[o]! < 0) continue;
       const homeCity = home.dict[home.codes[o]!]!;
       const airport = airports.find((a) => a.city !== homeCity);
       if (airport) pick = { id: store.ids[o]!, top: cuisine.dict[cuisine.items[start]!]!, homeCity, airport };
