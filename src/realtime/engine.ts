@@ -229,10 +229,27 @@ function aggregateKind(a: Aggregate): AggregateKind {
   };
 }
 
-/** The state of one aggregate for one entity: the window's range in the buffer and running sums. */
-class AggState {
+/**
+ * The range of one window of one entity's buffer: rows [start, end) are inside it as of `at`. Shared by
+ * every aggregate over that source and window (a card pack has ~120 aggregates over ~10 windows), so a
+ * read moves ~10 ranges, and a row entering or leaving touches only the aggregates whose filter it passes.
+ */
+class WindowRange {
   start = 0;
   end = 0;
+  /** As-of time the range was moved to (ranges only move forward). */
+  at = Number.NEGATIVE_INFINITY;
+}
+
+/** One distinct (source, window) of the program's aggregates, and the aggregates over it (slots). */
+interface WindowOf {
+  readonly source: string;
+  readonly w: Window;
+  readonly slots: readonly number[];
+}
+
+/** The state of one aggregate for one entity: running sums and what is computed from its window's range. */
+class AggState {
   /** Running count of rows passing the filter, of non-null args, of true args; sum of args. */
   n = 0;
   nonNull = 0;
@@ -264,16 +281,21 @@ class AggState {
   readonly shift: { readonly b: ShiftWindow; readonly d: ShiftWindow } | undefined;
   /** The value depends on T itself (dependsOnT), beyond what moving ranges account for. */
   readonly readsT: boolean;
-  /** Lowest as-of time this state was advanced to (states only move forward). */
-  at = Number.NEGATIVE_INFINITY;
-  /** The value may differ from the one the entity's tags last read (rows entered or left the range). */
-  changed = true;
+  /**
+   * The value may differ from the one the entity's tags last read (rows entered or left the range).
+   * Set through IncrementalEngine.markChanged, which also lists the slot in EntityState.changedSlots.
+   */
+  changed = false;
 
   readonly running: boolean;
   readonly summarized: boolean;
 
   constructor(
     readonly a: Aggregate,
+    /** Its index in IncrementalEngine.aggregates and EntityState.aggs. */
+    readonly slot: number,
+    /** Its window's index in IncrementalEngine.windows and EntityState.ranges. */
+    readonly window: number,
     /** What the aggregate is, worked out once per aggregate (not per entity: it walks expressions). */
     kind: AggregateKind,
   ) {
@@ -282,15 +304,14 @@ class AggState {
     this.readsT = kind.readsT;
     this.keepsCycles = kind.keepsCycles;
     this.groups = kind.rankedRunning ? new Map() : undefined;
-    const window = (w: Window): ShiftWindow => ({ w, start: 0, end: 0, counts: new Map() });
+    const subRange = (w: Window): ShiftWindow => ({ w, start: 0, end: 0, counts: new Map() });
     this.shift = kind.shiftRunning
-      ? { b: window(a.shift!.baseline), d: window(a.shift!.detection) }
+      ? { b: subRange(a.shift!.baseline), d: subRange(a.shift!.detection) }
       : undefined;
   }
 
+  /** Back to no row counted (its window's range is reset with it; see IncrementalEngine.resetWindow). */
   reset(): void {
-    this.start = 0;
-    this.end = 0;
     this.n = this.base.n;
     this.nonNull = this.base.nonNull;
     this.hits = this.base.hits;
@@ -306,8 +327,6 @@ class AggState {
         x.counts.clear();
       }
     }
-    this.at = Number.NEGATIVE_INFINITY;
-    this.changed = true;
   }
 }
 
@@ -322,8 +341,12 @@ interface TagInputs {
 class EntityState {
   /** Events by source, sorted. */
   readonly buffers = new Map<string, Buffered[]>();
-  /** Aggregate states by slot (created when first advanced); an array, as a payment touches them all. */
-  readonly aggs: (AggState | undefined)[] = [];
+  /** Aggregate states by slot (all created at the entity's first read). */
+  readonly aggs: AggState[] = [];
+  /** Window ranges by window index (IncrementalEngine.windows). */
+  readonly ranges: WindowRange[] = [];
+  /** Slots marked changed since the entity's last evaluation (their AggState.changed is true). */
+  readonly changedSlots: number[] = [];
   /** As-of time of the current values. */
   asOf = Number.NEGATIVE_INFINITY;
   /** Whether `base` holds the values as of asOf (nothing changed since they were computed). */
@@ -425,13 +448,25 @@ export class IncrementalEngine {
   private readonly kindOf = new Map<string, AggregateKind>();
   /** Each aggregate's slot: its index in `aggregates` and in every entity's `aggs`. */
   private readonly slotOf = new Map<string, number>();
-  private readonly slotsBySource = new Map<string, number[]>();
+  /** The distinct windows of the aggregates (index: window id), and each slot's window. */
+  private readonly windows: WindowOf[] = [];
+  private readonly windowOfSlot: number[] = [];
+  private readonly windowsBySource = new Map<string, number[]>();
+  /** Slots whose value reads T itself (AggregateKind.readsT), and running shifts (their own sub-ranges). */
+  private readonly readsTSlots: number[] = [];
+  private readonly shiftSlots: number[] = [];
+  /** 1 for affinity slots (their lists move with the population: re-read on every evaluation). */
+  private readonly affinitySlot: Uint8Array;
+  /** During an evaluation: 1 for the slots changed since the entity's last one (from changedSlots). */
+  private readonly changedNow: Uint8Array;
   /** The affinity aggregates of each source (their populations change with its events). */
   private readonly affinityBySource = new Map<string, Aggregate[]>();
   private readonly compiledTags: { tag: TagIR; value: Compiled; inputs: TagInputs }[];
   /** Each tag's index in compiledTags (and in an entity's `base`). */
   private readonly tagIndex: ReadonlyMap<string, number>;
   private readonly compiledRow = new Map<Expr, RowExpr>();
+  /** Compiled row expressions by their structure (the slots of the row caches). */
+  private readonly rowExprByText = new Map<string, RowExpr>();
   /** The one environment row expressions are evaluated in (see rowEval). */
   private readonly rowEnv: RowEnv;
   /** How far back each source's events are needed (µs); Infinity when an `ever` aggregate needs raw rows. */
@@ -459,10 +494,6 @@ export class IncrementalEngine {
         const summarized = kind.summarized;
         this.kindOf.set(a.id, kind);
         this.slotOf.set(a.id, this.aggregates.length - 1);
-        this.slotsBySource.set(a.source, [
-          ...(this.slotsBySource.get(a.source) ?? []),
-          this.aggregates.length - 1,
-        ]);
         const reach =
           a.window.kind === 'ever'
             ? summarized
@@ -499,6 +530,60 @@ export class IncrementalEngine {
     }));
     this.tagIndex = new Map(tags.map((t, i) => [t.name as string, i]));
     this.rowEnv = new RowEnv(this.profiles);
+    const windowIds = new Map<string, number>();
+    this.affinitySlot = new Uint8Array(this.aggregates.length);
+    this.changedNow = new Uint8Array(this.aggregates.length);
+    this.aggregates.forEach((a, slot) => {
+      const key = `${a.source}\u0000${JSON.stringify(a.window)}`;
+      let id = windowIds.get(key);
+      if (id === undefined) {
+        id = this.windows.length;
+        windowIds.set(key, id);
+        this.windows.push({ source: a.source, w: a.window, slots: [] });
+        this.windowsBySource.set(a.source, [...(this.windowsBySource.get(a.source) ?? []), id]);
+      }
+      (this.windows[id]!.slots as number[]).push(slot);
+      this.windowOfSlot.push(id);
+      const kind = this.kindOf.get(a.id)!;
+      if (kind.readsT) this.readsTSlots.push(slot);
+      if (kind.shiftRunning) this.shiftSlots.push(slot);
+      if (a.fn === 'affinity') this.affinitySlot[slot] = 1;
+    });
+  }
+
+  /** Mark an aggregate's value as possibly changed for the entity's next evaluation. */
+  private markChanged(e: EntityState, s: AggState): void {
+    if (s.changed) return;
+    s.changed = true;
+    e.changedSlots.push(s.slot);
+  }
+
+  /** The entity's aggregate states, created (all at once) at its first read. */
+  private statesOf(e: EntityState): AggState[] {
+    if (e.aggs.length === 0) {
+      for (let slot = 0; slot < this.aggregates.length; slot++) {
+        const a = this.aggregates[slot]!;
+        const s = new AggState(a, slot, this.windowOfSlot[slot]!, this.kindOf.get(a.id)!);
+        e.aggs.push(s);
+        this.markChanged(e, s);
+      }
+      for (let w = 0; w < this.windows.length; w++) e.ranges.push(new WindowRange());
+    }
+    return e.aggs;
+  }
+
+  /** Start a window's range over (its aggregates with it): the next read counts its rows again. */
+  private resetWindow(e: EntityState, w: number): void {
+    const r = e.ranges[w];
+    if (!r) return;
+    r.start = 0;
+    r.end = 0;
+    r.at = Number.NEGATIVE_INFINITY;
+    for (const slot of this.windows[w]!.slots) {
+      const s = e.aggs[slot]!;
+      s.reset();
+      this.markChanged(e, s);
+    }
   }
 
   /** Profile rows (one per entity) of a profile source. */
@@ -560,7 +645,7 @@ export class IncrementalEngine {
       let i = buffer.length;
       while (i > 0 && compareRows(buffer[i - 1]!, rec) > 0) i--;
       buffer.splice(i, 0, rec);
-      for (const slot of this.slotsBySource.get(ev.source) ?? NO_SLOTS) e.aggs[slot]?.reset();
+      for (const w of this.windowsBySource.get(ev.source) ?? NO_SLOTS) this.resetWindow(e, w);
     }
     for (const a of this.affinityBySource.get(ev.source) ?? NO_AGGREGATES)
       this.affinity.get(a.id)!.dirty = true;
@@ -620,12 +705,16 @@ export class IncrementalEngine {
     const moved = T !== prevT;
     // Row expressions may read as_of: it is T while the ranges move.
     e.asOf = T;
-    for (let slot = 0; slot < this.aggregates.length; slot++) {
-      this.advance(e, slot, T);
-      // A value that reads T may differ at a new T, unless known steady up to it (decided here, before
-      // the first tag reading it recomputes it: the others must be re-evaluated too).
-      const s = e.aggs[slot]!;
-      if (moved && s.readsT && !(s.cached !== undefined && T < s.steadyUntil)) s.changed = true;
+    const aggs = this.statesOf(e);
+    for (let w = 0; w < this.windows.length; w++) this.advance(e, w, T);
+    for (const slot of this.shiftSlots) this.advanceShift(e, aggs[slot]!, T);
+    if (moved) {
+      for (const slot of this.readsTSlots) {
+        // A value that reads T may differ at a new T, unless known steady up to it (decided here, before
+        // the first tag reading it recomputes it: the others must be re-evaluated too).
+        const s = aggs[slot]!;
+        if (!(s.cached !== undefined && T < s.steadyUntil)) this.markChanged(e, s);
+      }
     }
     if (this.incrementalAffinity) this.updateContribution(e, T);
     else this.refreshAffinity(T);
@@ -656,9 +745,13 @@ export class IncrementalEngine {
       e.unsentAll = true;
     } else {
       const changed = new Set<string>();
+      // Which aggregates changed, in an array of the engine's (read per tag input; the states are
+      // scattered in memory). Cleared below.
+      const changedNow = this.changedNow;
+      for (const slot of e.changedSlots) changedNow[slot] = 1;
       for (let i = 0; i < tags.length; i++) {
         const { tag, value, inputs } = tags[i]!;
-        if (!this.mayChange(e, inputs, moved, changed)) continue;
+        if (!this.mayChange(inputs, moved, changed)) continue;
         const v = value(env);
         if (!sameValue(v, base[i] ?? null)) {
           values[i] = v;
@@ -666,8 +759,10 @@ export class IncrementalEngine {
           e.unsent.add(i);
         }
       }
+      for (const slot of e.changedSlots) changedNow[slot] = 0;
     }
-    for (const s of e.aggs) if (s) s.changed = false;
+    for (const slot of e.changedSlots) e.aggs[slot]!.changed = false;
+    e.changedSlots.length = 0;
     e.base = values;
     e.record = undefined;
     e.fresh = true;
@@ -676,17 +771,10 @@ export class IncrementalEngine {
   }
 
   /** Whether a tag's inputs may have changed since the entity's base values were computed. */
-  private mayChange(
-    e: EntityState,
-    inputs: TagInputs,
-    moved: boolean,
-    changedTags: ReadonlySet<string>,
-  ): boolean {
+  private mayChange(inputs: TagInputs, moved: boolean, changedTags: ReadonlySet<string>): boolean {
     if (inputs.asOf && moved) return true;
-    for (const slot of inputs.aggs) {
-      const s = e.aggs[slot];
-      if (!s || s.changed || s.a.fn === 'affinity') return true;
-    }
+    for (const slot of inputs.aggs)
+      if (this.changedNow[slot] === 1 || this.affinitySlot[slot] === 1) return true;
     for (const t of inputs.tags) if (changedTags.has(t)) return true;
     return false;
   }
@@ -728,7 +816,7 @@ export class IncrementalEngine {
   }
 
   private invalidate(e: EntityState): void {
-    for (const s of e.aggs) s?.reset();
+    for (let w = 0; w < e.ranges.length; w++) this.resetWindow(e, w);
     e.fresh = false;
     e.base = undefined;
     e.asOf = Number.NEGATIVE_INFINITY;
@@ -738,11 +826,18 @@ export class IncrementalEngine {
   private rowExpr(x: Expr): RowExpr {
     let r = this.compiledRow.get(x);
     if (!r) {
-      r = {
-        f: compileClosure(x, this.program.timezone),
-        readsAsOf: readsAsOf(x),
-        slot: this.compiledRow.size,
-      };
+      // The same expression in several aggregates (a card pack's ~120 aggregates have ~70 distinct
+      // filters) shares one compiled form and one slot in each row's cache: evaluated once per row.
+      const text = JSON.stringify(x);
+      r = this.rowExprByText.get(text);
+      if (!r) {
+        r = {
+          f: compileClosure(x, this.program.timezone),
+          readsAsOf: readsAsOf(x),
+          slot: this.rowExprByText.size,
+        };
+        this.rowExprByText.set(text, r);
+      }
       this.compiledRow.set(x, r);
     }
     return r;
@@ -774,7 +869,7 @@ export class IncrementalEngine {
       // Values reading as_of change with T: do not cache those.
       if (!c.readsAsOf) {
         // Sized for every row expression compiled so far: filled by slot, it does not grow piecemeal.
-        if (!b.cache) b.cache = new Array(this.compiledRow.size);
+        if (!b.cache) b.cache = new Array(this.rowExprByText.size);
         b.cache[c.slot] = v;
       }
       return v;
@@ -782,62 +877,66 @@ export class IncrementalEngine {
     return e.reader;
   }
 
-  /** Move an aggregate's range of one entity to as-of T. */
-  private advance(e: EntityState, slot: number, T: number): void {
-    const a = this.aggregates[slot]!;
-    let s = e.aggs[slot];
-    if (!s) {
-      const k = this.kindOf.get(a.id)!;
-      s = new AggState(a, k);
-      e.aggs[slot] = s;
-    }
-    if (T < s.at) s.reset();
-    const buffer = e.buffers.get(a.source) ?? NO_ROWS;
-    const lo = lowerBound(a.window, T);
-    const hi = upperBound(a.window, T);
+  /** Move one window's range of an entity to as-of T, counting the rows entering and leaving it. */
+  private advance(e: EntityState, w: number, T: number): void {
+    const win = this.windows[w]!;
+    const r = e.ranges[w]!;
+    if (T < r.at) this.resetWindow(e, w);
+    const buffer = e.buffers.get(win.source) ?? NO_ROWS;
+    const lo = lowerBound(win.w, T);
+    const hi = upperBound(win.w, T);
     // The range is [start, end): start = first row with time > lo, end = first row with time > hi.
     // A row is counted exactly while start <= index < end.
-    while (s.end < buffer.length && buffer[s.end]!.time <= hi) {
-      if (s.end >= s.start) this.count(s, buffer[s.end]!, e, +1);
-      s.end++;
+    while (r.end < buffer.length && buffer[r.end]!.time <= hi) {
+      if (r.end >= r.start) this.count(e, win, buffer[r.end]!, +1);
+      r.end++;
     }
-    while (s.start < buffer.length && buffer[s.start]!.time <= lo) {
-      if (s.start < s.end) this.count(s, buffer[s.start]!, e, -1);
-      s.start++;
+    while (r.start < buffer.length && buffer[r.start]!.time <= lo) {
+      if (r.start < r.end) this.count(e, win, buffer[r.start]!, -1);
+      r.start++;
     }
-    if (s.shift) {
-      // The same for the baseline and detection windows (inside the aggregate's window).
-      for (const x of [s.shift.b, s.shift.d]) {
-        const xlo = lowerBound(x.w, T);
-        const xhi = upperBound(x.w, T);
-        while (x.end < buffer.length && buffer[x.end]!.time <= xhi) {
-          if (x.end >= x.start) this.countShift(s, x, buffer[x.end]!, e, +1);
-          x.end++;
-        }
-        while (x.start < buffer.length && buffer[x.start]!.time <= xlo) {
-          if (x.start < x.end) this.countShift(s, x, buffer[x.start]!, e, -1);
-          x.start++;
-        }
-      }
-    }
-    s.at = T;
+    r.at = T;
   }
 
-  private count(s: AggState, r: Buffered, e: EntityState, sign: 1 | -1): void {
-    const a = s.a;
+  /** A running shift's baseline and detection ranges (inside its window), moved to T. */
+  private advanceShift(e: EntityState, s: AggState, T: number): void {
+    const buffer = e.buffers.get(s.a.source) ?? NO_ROWS;
+    for (const x of [s.shift!.b, s.shift!.d]) {
+      const xlo = lowerBound(x.w, T);
+      const xhi = upperBound(x.w, T);
+      while (x.end < buffer.length && buffer[x.end]!.time <= xhi) {
+        if (x.end >= x.start) this.countShift(e, s, x, buffer[x.end]!, +1);
+        x.end++;
+      }
+      while (x.start < buffer.length && buffer[x.start]!.time <= xlo) {
+        if (x.start < x.end) this.countShift(e, s, x, buffer[x.start]!, -1);
+        x.start++;
+      }
+    }
+  }
+
+  /**
+   * A row entering (+1) or leaving (-1) a window: counted by each of its aggregates whose filter it
+   * passes. The filters are read from the row's cache first, so the aggregates it fails are not touched.
+   */
+  private count(e: EntityState, win: WindowOf, r: Buffered, sign: 1 | -1): void {
     const ev = this.rowEval(e);
-    // A row the filter drops changes nothing computed from the range: the cached value stays.
-    if (a.filter && ev(a.filter, r) !== true) return;
-    s.cached = undefined;
-    s.cycles = undefined;
-    s.changed = true;
-    if (s.groups) rankRow(s.groups, a, r, ev, sign, this.program.timezone);
-    if (!s.running) return;
-    addRow(s, a, r, ev, sign);
+    const aggs = e.aggs;
+    for (const slot of win.slots) {
+      const a = this.aggregates[slot]!;
+      // A row the filter drops changes nothing computed from the range: the cached value stays.
+      if (a.filter && ev(a.filter, r) !== true) continue;
+      const s = aggs[slot]!;
+      s.cached = undefined;
+      s.cycles = undefined;
+      this.markChanged(e, s);
+      if (s.groups) rankRow(s.groups, a, r, ev, sign, this.program.timezone);
+      if (s.running) addRow(s, a, r, ev, sign);
+    }
   }
 
   /** A row entering (+1) or leaving (-1) a running shift's window: counted if it passes and has a value. */
-  private countShift(s: AggState, x: ShiftWindow, r: Buffered, e: EntityState, sign: 1 | -1): void {
+  private countShift(e: EntityState, s: AggState, x: ShiftWindow, r: Buffered, sign: 1 | -1): void {
     const a = s.a;
     const ev = this.rowEval(e);
     if (a.filter && ev(a.filter, r) !== true) return;
@@ -848,7 +947,7 @@ export class IncrementalEngine {
     if (n === 0) x.counts.delete(key);
     else x.counts.set(key, n);
     s.cached = undefined;
-    s.changed = true;
+    this.markChanged(e, s);
   }
 
   /** Time of the first row of a running shift's detection window that counts with value v. */
@@ -867,7 +966,8 @@ export class IncrementalEngine {
 
   private rangeRows(e: EntityState, s: AggState): EventRow[] {
     const buffer = e.buffers.get(s.a.source) ?? [];
-    return buffer.slice(s.start, s.end);
+    const r = e.ranges[s.window]!;
+    return buffer.slice(r.start, r.end);
   }
 
   private aggregateOf(e: EntityState, id: string, field: string | undefined, T: number): RefValue {
@@ -932,15 +1032,16 @@ export class IncrementalEngine {
     const ev = this.rowEval(e);
     // Read on every evaluation of a tag using it: the filter test is inline (no closure per call).
     const filter = a.filter;
+    const { start, end } = e.ranges[s.window]!;
     if (a.fn === 'first_time') {
-      for (let i = s.start; i < s.end; i++) {
+      for (let i = start; i < end; i++) {
         const t = buffer[i]!.time;
         if (s.base.first !== null && s.base.first <= t) break;
         if (!filter || ev(filter, buffer[i]!) === true) return t;
       }
       return s.base.first;
     }
-    for (let i = s.end - 1; i >= s.start; i--) {
+    for (let i = end - 1; i >= start; i--) {
       const t = buffer[i]!.time;
       if (s.base.last !== null && s.base.last >= t) break;
       if (!filter || ev(filter, buffer[i]!) === true) return t;
@@ -1001,7 +1102,8 @@ export class IncrementalEngine {
       aff.total = 0;
       for (const e of this.entities.values()) {
         if (T < e.asOf) this.invalidate(e);
-        this.advance(e, aff.slot, T);
+        this.statesOf(e);
+        this.advance(e, this.windowOfSlot[aff.slot]!, T);
         const s = e.aggs[aff.slot]!;
         this.setContribution(aff, e, this.contributionOf(e, s, T));
         s.cached = { value: null, at: T };
@@ -1017,7 +1119,8 @@ export class IncrementalEngine {
       aff.at = T;
       aff.stats.clear();
       for (const e of this.entities.values()) {
-        this.advance(e, aff.slot, T);
+        this.statesOf(e);
+        this.advance(e, this.windowOfSlot[aff.slot]!, T);
         const s = e.aggs[aff.slot]!;
         const st = this.contributionOf(e, s, T);
         if (st.size > 0) aff.stats.set(e.id, st);
@@ -1040,37 +1143,53 @@ export class IncrementalEngine {
       const cap = this.opts.maxBufferedPerEntity;
       if (cap !== undefined && buffer.length - drop > cap) drop = buffer.length - cap;
       if (drop === 0) continue;
-      for (const slot of this.slotsBySource.get(source) ?? NO_SLOTS) {
-        const s = e.aggs[slot];
-        if (!s) continue;
-        const a = s.a;
-        if (s.summarized) {
+      for (const w of this.windowsBySource.get(source) ?? NO_SLOTS) {
+        const r = e.ranges[w];
+        if (!r) continue;
+        const ev = this.rowEval(e);
+        for (const slot of this.windows[w]!.slots) {
+          const s = e.aggs[slot]!;
+          if (!s.summarized) continue;
           // Fold the dropped rows into the summary. Rows the range had not reached yet (only possible
           // with the cap) count from now on.
-          const ev = this.rowEval(e);
+          const a = s.a;
+          let folded = false;
           for (let i = 0; i < drop; i++) {
-            const r = buffer[i]!;
-            if (a.filter && ev(a.filter, r) !== true) continue;
-            addRow(s.base, a, r, ev, 1);
-            if (i >= s.end) addRow(s, a, r, ev, 1);
-            if (s.base.first === null || r.time < s.base.first) s.base.first = r.time;
-            if (s.base.last === null || r.time > s.base.last) s.base.last = r.time;
+            const row = buffer[i]!;
+            if (a.filter && ev(a.filter, row) !== true) continue;
+            addRow(s.base, a, row, ev, 1);
+            if (i >= r.end) addRow(s, a, row, ev, 1);
+            if (s.base.first === null || row.time < s.base.first) s.base.first = row.time;
+            if (s.base.last === null || row.time > s.base.last) s.base.last = row.time;
+            folded = true;
           }
-          s.start = Math.max(0, s.start - drop);
-          s.end = Math.max(0, s.end - drop);
-          s.cached = undefined;
-          s.changed = true;
-        } else if (s.start < drop || (s.shift && (s.shift.b.start < drop || s.shift.d.start < drop))) {
-          // Only possible with the cap: fall back to a rebuild of this aggregate.
-          s.reset();
+          if (folded) {
+            s.cached = undefined;
+            this.markChanged(e, s);
+          }
+        }
+        // A window over \`ever\` here holds only summarized aggregates (else the source keeps every row).
+        const summarizedOnly = this.windows[w]!.w.kind === 'ever';
+        const shiftBehind = this.windows[w]!.slots.some((slot) => {
+          const x = e.aggs[slot]!.shift;
+          return x !== undefined && (x.b.start < drop || x.d.start < drop);
+        });
+        if (summarizedOnly) {
+          r.start = Math.max(0, r.start - drop);
+          r.end = Math.max(0, r.end - drop);
+        } else if (r.start < drop || shiftBehind) {
+          // Only possible with the cap: fall back to a rebuild of this window.
+          this.resetWindow(e, w);
         } else {
-          s.start -= drop;
-          s.end -= drop;
-          if (s.shift) {
-            for (const x of [s.shift.b, s.shift.d]) {
-              x.start -= drop;
-              x.end -= drop;
-            }
+          r.start -= drop;
+          r.end -= drop;
+          for (const slot of this.windows[w]!.slots) {
+            const x = e.aggs[slot]!.shift;
+            if (!x) continue;
+            x.b.start -= drop;
+            x.b.end -= drop;
+            x.d.start -= drop;
+            x.d.end -= drop;
           }
         }
       }
