@@ -457,6 +457,8 @@ export class IncrementalEngine {
   private readonly shiftSlots: number[] = [];
   /** 1 for affinity slots (their lists move with the population: re-read on every evaluation). */
   private readonly affinitySlot: Uint8Array;
+  /** The population state of each affinity slot. */
+  private readonly affinityOfSlot: (AffinityState | undefined)[] = [];
   /** During an evaluation: 1 for the slots changed since the entity's last one (from changedSlots). */
   private readonly changedNow: Uint8Array;
   /** The affinity aggregates of each source (their populations change with its events). */
@@ -548,6 +550,7 @@ export class IncrementalEngine {
       if (kind.readsT) this.readsTSlots.push(slot);
       if (kind.shiftRunning) this.shiftSlots.push(slot);
       if (a.fn === 'affinity') this.affinitySlot[slot] = 1;
+      this.affinityOfSlot.push(this.affinity.get(a.id));
     });
   }
 
@@ -581,9 +584,37 @@ export class IncrementalEngine {
     r.at = Number.NEGATIVE_INFINITY;
     for (const slot of this.windows[w]!.slots) {
       const s = e.aggs[slot]!;
+      const aff = this.affinityOfSlot[slot];
+      if (aff && s.groups && this.incrementalAffinity) {
+        // Its running scores leave the population with it (they are counted again as the range refills).
+        for (const [v, g] of s.groups) this.addShare(aff, v as string, -Math.max(0, g.score));
+      }
       s.reset();
       this.markChanged(e, s);
     }
+  }
+
+  /** Incremental affinity: add `m` to a value's running sum in the population (and to the total). */
+  private addShare(aff: AffinityState, v: string, m: number): void {
+    if (m === 0) return;
+    aff.sums.set(v, (aff.sums.get(v) ?? 0) + m);
+    aff.total += m;
+  }
+
+  /**
+   * The population shares an affinity aggregate's lists are scored against now (value -> share), for
+   * diagnostics and tests. Incremental mode: each entity counts as of its last read.
+   */
+  populationShares(aggregateId: string): Map<string, number> {
+    const aff = this.affinity.get(aggregateId);
+    if (!aff) throw new Error(`no affinity aggregate '${aggregateId}'`);
+    if (!this.incrementalAffinity) return new Map(aff.population);
+    const out = new Map<string, number>();
+    for (const v of aff.sums.keys()) {
+      const share = aff.shares.get(v);
+      if (share !== undefined) out.set(v, share);
+    }
+    return out;
   }
 
   /** Profile rows (one per entity) of a profile source. */
@@ -932,7 +963,17 @@ export class IncrementalEngine {
       s.cached = undefined;
       s.cycles = undefined;
       this.markChanged(e, s);
-      if (s.groups) rankRow(s.groups, a, r, ev, sign, this.program.timezone);
+      if (s.groups) {
+        const aff = this.incrementalAffinity ? this.affinityOfSlot[slot] : undefined;
+        if (aff) {
+          // Incremental affinity over running scores: the population follows each row at once (an
+          // entity's contribution is its positive scores), instead of a new contribution per read.
+          const v = a.arg ? ev(a.arg, r) : null;
+          const before = v === null ? 0 : Math.max(0, s.groups.get(v)?.score ?? 0);
+          rankRow(s.groups, a, r, ev, sign, this.program.timezone);
+          if (v !== null) this.addShare(aff, v as string, Math.max(0, s.groups.get(v)?.score ?? 0) - before);
+        } else rankRow(s.groups, a, r, ev, sign, this.program.timezone);
+      }
       if (s.running) addRow(s, a, r, ev, sign);
     }
   }
@@ -978,6 +1019,7 @@ export class IncrementalEngine {
     if (a.fn === 'affinity' && this.incrementalAffinity) {
       // The list moves with everyone else's contributions: computed on every read (it is short).
       const aff = this.affinity.get(a.id)!;
+      if (s.groups) return affinityList(a, statsFromGroups(s.groups), aff.shares);
       const stats = aff.stats.get(e.id);
       return stats ? affinityList(a, stats, this.populationOf(aff)) : [];
     }
@@ -1065,6 +1107,8 @@ export class IncrementalEngine {
   private updateContribution(e: EntityState, T: number): void {
     for (const aff of this.affinity.values()) {
       const s = e.aggs[aff.slot]!;
+      // Running scores: the population follows them row by row (count).
+      if (s.groups) continue;
       if (aff.stats.has(e.id) && s.cached !== undefined) continue;
       this.setContribution(aff, e, this.contributionOf(e, s, T));
       // Marks the range as read: the contribution is recomputed only after the range changes again.
@@ -1099,18 +1143,27 @@ export class IncrementalEngine {
    */
   refreshPopulation(T: number): void {
     for (const aff of this.affinity.values()) {
-      aff.stats.clear();
-      aff.sums.clear();
-      aff.total = 0;
+      // Every entity's range at T first (moving them adjusts the sums, recomputed next).
       for (const e of this.entities.values()) {
         if (T < e.asOf) this.invalidate(e);
         this.statesOf(e);
         this.advance(e, this.windowOfSlot[aff.slot]!, T);
+      }
+      aff.stats.clear();
+      aff.sums.clear();
+      aff.total = 0;
+      for (const e of this.entities.values()) {
         const s = e.aggs[aff.slot]!;
-        this.setContribution(aff, e, this.contributionOf(e, s, T));
-        s.cached = { value: null, at: T };
+        if (s.groups) {
+          for (const [v, g] of s.groups) this.addShare(aff, v as string, Math.max(0, g.score));
+        } else {
+          this.setContribution(aff, e, this.contributionOf(e, s, T));
+          s.cached = { value: null, at: T };
+        }
       }
     }
+    // Lists read before were scored against the population as it was: the next read scores them again.
+    for (const e of this.entities.values()) e.fresh = false;
   }
 
   /** Recompute the population of affinity aggregates when any entity's contribution may have changed. */

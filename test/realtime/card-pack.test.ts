@@ -89,8 +89,21 @@ describe('the incremental evaluator on the card pack', () => {
       >;
       expect(inc.size).toBe(sql.size);
       expect(differences(program, sql, inc, ['sql', 'incremental'])).toEqual([]);
+      // The served engine's populations follow every row counted; once every entity was read at asOf
+      // they equal the populations recomputed from every entity's range at asOf.
+      served.allValuesAt(asOf);
+      const affinities = [...new Set(program.tags.flatMap((t) => t.aggregates))].filter(
+        (a) => a.fn === 'affinity',
+      );
+      expect(affinities.length).toBeGreaterThan(0);
+      const running = affinities.map((a) => served.populationShares(a.id));
       // Incremental populations equal the exact ones once every entity's contribution is as of asOf.
       served.refreshPopulation(asOf);
+      affinities.forEach((a, k) => {
+        const exact = served.populationShares(a.id);
+        expect([...running[k]!.keys()].sort(), a.id).toEqual([...exact.keys()].sort());
+        for (const [v, share] of exact) expect(running[k]!.get(v), `${a.id} ${v}`).toBeCloseTo(share, 9);
+      });
       const live = served.allValuesAt(asOf) as typeof inc;
       expect(differences(program, sql, live, ['sql', 'served'])).toEqual([]);
     }
