@@ -378,8 +378,6 @@ class EntityState {
 }
 
 export interface EngineOptions {
-  /** Cap on buffered events per entity and source (oldest first dropped beyond the longest window). */
-  readonly maxBufferedPerEntity?: number;
   /** Events are kept this long past the longest window, so slightly earlier reads stay exact (default 7 days). */
   readonly retainMicros?: number;
   /**
@@ -482,7 +480,7 @@ export class IncrementalEngine {
   constructor(
     readonly program: TagProgram,
     readonly tags: readonly TagIR[] = program.tags,
-    private readonly opts: EngineOptions = {},
+    opts: EngineOptions = {},
   ) {
     this.retainUs = opts.retainMicros ?? 7 * DAY_US;
     this.incrementalAffinity = opts.affinity === 'incremental';
@@ -1195,8 +1193,6 @@ export class IncrementalEngine {
       let drop = 0;
       const keepFrom = T - reach - this.retainUs;
       while (drop < buffer.length && buffer[drop]!.time <= keepFrom) drop++;
-      const cap = this.opts.maxBufferedPerEntity;
-      if (cap !== undefined && buffer.length - drop > cap) drop = buffer.length - cap;
       if (drop === 0) continue;
       for (const w of this.windowsBySource.get(source) ?? NO_SLOTS) {
         const r = e.ranges[w];
@@ -1205,15 +1201,13 @@ export class IncrementalEngine {
         for (const slot of this.windows[w]!.slots) {
           const s = e.aggs[slot]!;
           if (!s.summarized) continue;
-          // Fold the dropped rows into the summary. Rows the range had not reached yet (only possible
-          // with the cap) count from now on.
+          // Fold the dropped rows into the summary (the range had counted them: they are older than T).
           const a = s.a;
           let folded = false;
           for (let i = 0; i < drop; i++) {
             const row = buffer[i]!;
             if (a.filter && ev(a.filter, row) !== true) continue;
             addRow(s.base, a, row, ev, 1);
-            if (i >= r.end) addRow(s, a, row, ev, 1);
             if (s.base.first === null || row.time < s.base.first) s.base.first = row.time;
             if (s.base.last === null || row.time > s.base.last) s.base.last = row.time;
             folded = true;
@@ -1233,7 +1227,8 @@ export class IncrementalEngine {
           r.start = Math.max(0, r.start - drop);
           r.end = Math.max(0, r.end - drop);
         } else if (r.start < drop || shiftBehind) {
-          // Only possible with the cap: fall back to a rebuild of this window.
+          // Cannot happen (dropped rows are older than every window's start, as advanced to T); were it
+          // to, the window is rebuilt rather than left pointing at the wrong rows.
           this.resetWindow(e, w);
         } else {
           r.start -= drop;
