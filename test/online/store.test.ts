@@ -15,6 +15,7 @@ import {
   type ListColumn,
   listColumn,
   NULL_BOOL,
+  type NumberColumn,
   numberColumn,
   numberRange,
   type RangeOp,
@@ -379,6 +380,60 @@ describe('profile JSON bytes', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('take a new entity per batch, thousands of times, without a copy of every column each time', () => {
+    const s = syntheticStore();
+    const amount = s.tags.get('amount') as NumberColumn;
+    let copies = 0;
+    let buffer = amount.values.buffer;
+    const added: string[] = [];
+    for (let b = 0; b < 3000; b++) {
+      const id = `n${b}`;
+      added.push(id);
+      applyUpdates(s, [
+        {
+          id,
+          tags: {
+            amount: b / 4,
+            flag: b % 3 === 0 ? true : b % 3 === 1 ? false : null,
+            city: `city ${b % 7}`,
+            top: [{ value: `v${b % 5}`, score: b }],
+          },
+        },
+      ]);
+      const now = (s.tags.get('amount') as NumberColumn).values.buffer;
+      if (now !== buffer) copies++;
+      buffer = now;
+    }
+    // Grown by half each time it is full: a handful of copies, not one per batch.
+    expect(copies).toBeLessThan(20);
+    expect(s.size).toBe(6 + 3000);
+    const check = (store: TagStore) => {
+      for (const col of store.tags.values()) {
+        const arrays =
+          col.kind === 'list' ? [col.starts, col.ends] : [col.kind === 'string' ? col.codes : col.values];
+        for (const a of arrays) expect(a.length).toBe(store.size);
+      }
+      for (const [b, id] of added.entries()) {
+        const p = JSON.parse(store.profileJson(id));
+        const values = Object.fromEntries(
+          Object.values(p.categories as Record<string, { name: string; value: unknown }[]>)
+            .flat()
+            .map((t) => [t.name, t.value]),
+        );
+        expect(values.amount, id).toBe(b / 4);
+        expect(values.flag, id).toBe(b % 3 === 0 ? true : b % 3 === 1 ? false : null);
+        expect(values.city, id).toBe(`city ${b % 7}`);
+        expect(values.top, id).toEqual([{ value: `v${b % 5}`, score: b }]);
+        expect(values.more, id).toBeNull();
+      }
+      for (const id of store.ids.slice(0, 6)) expectSameJson(store, id, {});
+    };
+    check(s);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tv-grow-')), 'store.snapshot');
+    writeSnapshot(s, 'k', file);
+    check(readSnapshot(file).store);
   });
 
   it('keep list tags right through thousands of edits (arrays growing and packed again) and in a snapshot', () => {
