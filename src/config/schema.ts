@@ -330,7 +330,13 @@ const RealtimeSchema = z
       .int()
       .min(10)
       .optional()
-      .describe('How often logged events are written into the warehouse (default 2000).'),
+      .describe('The longest logged events wait before they are written into the warehouse (default 10000).'),
+    flush_rows: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Write into the warehouse sooner, once this many logged messages wait (default 50000).'),
     commit_interval_ms: z
       .number()
       .int()

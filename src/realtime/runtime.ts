@@ -501,6 +501,15 @@ export class RealtimeRuntime {
     }
     this.pendingFlush.push(m);
     if (m.seq > this.appliedSeq) this.appliedSeq = m.seq;
+    // Enough waiting: flush now rather than at the interval (not while replaying at start, nor while a
+    // failed flush backs off).
+    if (
+      !replay &&
+      !this.flushing &&
+      this.flushBackoffMs === 0 &&
+      this.pendingFlush.length >= this.config.realtime.flushRows
+    )
+      void this.flush();
   }
 
   private markDirty(e: EntityId, sinceMs: number): void {

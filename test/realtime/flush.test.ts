@@ -1,0 +1,87 @@
+/**
+ * When logged events go into the warehouse: at the latest after flush_interval_ms, and sooner once
+ * flush_rows messages wait (a flush opens, checkpoints and closes the warehouse, so fewer, larger
+ * flushes cost less; the row bound keeps a busy server's backlog small).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/api/server.js';
+import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
+import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
+import { cardWorld, REALTIME_SECTION, type RealtimeFixture, startRealtimeServer } from './fixture.js';
+
+let fx: RealtimeFixture;
+let server: RunningServer;
+let rt: RealtimeRuntime;
+let worldMs: number;
+
+beforeAll(async () => {
+  fx = await cardWorld({
+    customers: 30,
+    months: 1,
+    tags: ['spending.yaml'],
+    // Never by time within the test: only the row bound can start a flush.
+    realtime: { ...REALTIME_SECTION, flush_interval_ms: 600_000, flush_rows: 25 },
+  });
+  server = await startRealtimeServer(fx.dir, fx.keysEnv);
+  rt = server.realtime!.handle.runtime!;
+  worldMs = Math.floor(server.holder.current.info.asOfMicros / 1000);
+}, 180_000);
+afterAll(async () => {
+  await server?.close();
+});
+
+let n = 0;
+function payments(count: number): SegmentMessage[] {
+  return Array.from({ length: count }, () => {
+    const r = checkMessage(
+      {
+        type: 'track',
+        userId: 'C00001',
+        event: 'Card Payment',
+        messageId: `fl-${n++}`,
+        timestamp: new Date(worldMs - 1000).toISOString(),
+        properties: {
+          merchant_id: 'M000758',
+          mcc: '5499',
+          amount: 1000,
+          currency: 'KRW',
+          channel: 'offline',
+        },
+      },
+      '',
+      worldMs,
+    );
+    return r.message!;
+  });
+}
+
+async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(rt.status())}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('flushing real-time events into the warehouse', () => {
+  it('waits below flush_rows, and flushes as soon as that many messages wait', async () => {
+    const before = rt.status().flushedSeq;
+    await rt.accept(payments(10), 'http');
+    await rt.settle();
+    // Well past a commit tick and the old 2-second interval: still waiting, nothing flushed.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(rt.status().pendingFlush).toBe(10);
+    expect(rt.status().flushedSeq).toBe(before);
+
+    await rt.accept(payments(20), 'http');
+    await until('a flush started by the row bound', () => rt.status().flushedSeq >= before + 25);
+    const s = rt.status();
+    expect(s.lastFlushError).toBeUndefined();
+    // It started as the 25th message was applied, and took the 25 waiting (the first 10 among them);
+    // the 5 after it wait below the bound.
+    expect(s.lastFlush?.rows).toBe(25);
+    expect(s.flushedSeq).toBe(before + 25);
+    expect(s.pendingFlush).toBe(5);
+  }, 60_000);
+});
