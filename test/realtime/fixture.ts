@@ -14,6 +14,7 @@ import { requireProject } from '../../src/config/project.js';
 import { build } from '../../src/engine/build.js';
 import { generateWorld } from '../../src/generate/index.js';
 import { ingest } from '../../src/ingest/ingest.js';
+import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
 import { tempDir, writeFiles } from '../helpers.js';
 
 export const PACK = fileURLToPath(new URL('../../packs/card', import.meta.url));
@@ -132,4 +133,43 @@ export async function eventually<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+let paymentSeq = 0;
+
+/**
+ * `count` checked Segment `Card Payment` track calls of one customer (1,000 KRW at a Seoul grocery),
+ * stamped a second before `worldMs`, with message ids `<idPrefix>-<n>` unique within the test run.
+ */
+export function cardPayments(
+  worldMs: number,
+  customer: string,
+  count: number,
+  idPrefix: string,
+): SegmentMessage[] {
+  return Array.from({ length: count }, () => {
+    const r = checkMessage(
+      {
+        type: 'track',
+        userId: customer,
+        event: 'Card Payment',
+        messageId: `${idPrefix}-${paymentSeq++}`,
+        timestamp: new Date(worldMs - 1000).toISOString(),
+        properties: {
+          merchant_id: 'M000758',
+          mcc: '5499',
+          amount: 1000,
+          currency: 'KRW',
+          original_amount: 1000,
+          channel: 'offline',
+          city: 'Seoul',
+          country: 'KR',
+        },
+      },
+      '',
+      worldMs,
+    );
+    if (!r.message) throw new Error(`a test payment does not check: ${JSON.stringify(r)}`);
+    return r.message;
+  });
 }

@@ -6,8 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/api/server.js';
 import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
-import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
-import { cardWorld, REALTIME_SECTION, type RealtimeFixture, startRealtimeServer } from './fixture.js';
+import {
+  cardPayments,
+  cardWorld,
+  REALTIME_SECTION,
+  type RealtimeFixture,
+  startRealtimeServer,
+} from './fixture.js';
 
 let fx: RealtimeFixture;
 let server: RunningServer;
@@ -30,30 +35,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-let n = 0;
-function payments(count: number): SegmentMessage[] {
-  return Array.from({ length: count }, () => {
-    const r = checkMessage(
-      {
-        type: 'track',
-        userId: 'C00001',
-        event: 'Card Payment',
-        messageId: `fl-${n++}`,
-        timestamp: new Date(worldMs - 1000).toISOString(),
-        properties: {
-          merchant_id: 'M000758',
-          mcc: '5499',
-          amount: 1000,
-          currency: 'KRW',
-          channel: 'offline',
-        },
-      },
-      '',
-      worldMs,
-    );
-    return r.message!;
-  });
-}
+const payments = (count: number) => cardPayments(worldMs, 'C0000001', count, 'fl');
 
 async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;

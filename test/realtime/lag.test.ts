@@ -5,8 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/api/server.js';
 import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
-import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
-import { cardWorld, REALTIME_SECTION, type RealtimeFixture, startRealtimeServer } from './fixture.js';
+import {
+  cardPayments,
+  cardWorld,
+  REALTIME_SECTION,
+  type RealtimeFixture,
+  startRealtimeServer,
+} from './fixture.js';
 
 let fx: RealtimeFixture;
 let server: RunningServer;
@@ -28,33 +33,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-let n = 0;
-function payments(customer: string, count: number): SegmentMessage[] {
-  return Array.from({ length: count }, () => {
-    const r = checkMessage(
-      {
-        type: 'track',
-        userId: customer,
-        event: 'Card Payment',
-        messageId: `bp-${n++}`,
-        timestamp: new Date(worldMs - 1000).toISOString(),
-        properties: {
-          merchant_id: 'M000758',
-          mcc: '5499',
-          amount: 1000,
-          currency: 'KRW',
-          original_amount: 1000,
-          channel: 'offline',
-          city: 'Seoul',
-          country: 'KR',
-        },
-      },
-      '',
-      worldMs,
-    );
-    return r.message!;
-  });
-}
+const payments = (customer: string, count: number) => cardPayments(worldMs, customer, count, 'bp');
 
 const count90d = (id: string) =>
   Object.values(server.holder.current.profile(id, { tags: ['txn_count_90d'] }).categories)

@@ -493,7 +493,10 @@ function Timeline(props: { ev: EntityEvents; highlight?: Evidence | undefined })
       tooltip: {
         trigger: 'item',
         formatter: (p: unknown) => {
-          const { data: d, seriesName } = p as { data: unknown[]; seriesName: string };
+          const { data: d, seriesName } = p as { data: unknown[] | null; seriesName: string };
+          // ECharts can ask for an item without data (seen in CI once, as the page rendered under the
+          // pointer of the click that opened it): no tooltip then, rather than an uncaught error.
+          if (!Array.isArray(d)) return '';
           return tooltipLines(
             fmtTime(String(d[0])),
             `${seriesName}${cols.y ? `: ${fmtNumber(Number(d[1]))}` : ''}`,

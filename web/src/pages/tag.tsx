@@ -375,7 +375,7 @@ function LineageView(props: { l: Lineage }) {
       for (const [i, n] of names.entries())
         pos.set(n, [depth * 220, (i - (names.length - 1) / 2) * 56 + depth * 6]);
     return {
-      tooltip: { formatter: (p: unknown) => (p as { data: { tip?: string } }).data.tip ?? '' },
+      tooltip: { formatter: (p: unknown) => (p as { data: { tip?: string } | null }).data?.tip ?? '' },
       series: [
         {
           type: 'graph',
