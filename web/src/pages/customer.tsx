@@ -494,8 +494,9 @@ function Timeline(props: { ev: EntityEvents; highlight?: Evidence | undefined })
         trigger: 'item',
         formatter: (p: unknown) => {
           const { data: d, seriesName } = p as { data: unknown[] | null; seriesName: string };
-          // ECharts can ask for an item without data (seen in CI once, as the page rendered under the
-          // pointer of the click that opened it): no tooltip then, rather than an uncaught error.
+          // An item without data must not throw: a CI run once caught "Cannot read properties of null
+          // (reading '0')" on a customer page opened by a click (probably a tooltip asked for as the
+          // chart rendered under the pointer). No tooltip then.
           if (!Array.isArray(d)) return '';
           return tooltipLines(
             fmtTime(String(d[0])),
