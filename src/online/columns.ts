@@ -199,12 +199,14 @@ export function listColumn(
   };
 }
 
-/** A list column's lists packed in entity order (what a snapshot stores), without stale slots. */
-export function packedList(col: ListColumn): {
-  offsets: Uint32Array;
-  items: Uint32Array;
-  scores: Float64Array;
-} {
+/**
+ * A list column's lists packed in entity order, without stale slots (what a snapshot stores). `spare`:
+ * room for that many more items after them (real time packing a column again, to append to).
+ */
+export function packedList(
+  col: ListColumn,
+  spare = 0,
+): { offsets: Uint32Array; items: Uint32Array; scores: Float64Array } {
   const n = col.starts.length;
   const offsets = new Uint32Array(n + 1);
   let total = 0;
@@ -214,11 +216,15 @@ export function packedList(col: ListColumn): {
   }
   offsets[n] = total;
   // Already packed (nothing was rewritten since the build): the arrays as they are.
-  if (total === col.items.length && (n === 0 || col.starts.every((s, i) => s === offsets[i]))) {
+  if (
+    spare === 0 &&
+    total === col.items.length &&
+    (n === 0 || col.starts.every((s, i) => s === offsets[i]))
+  ) {
     return { offsets, items: col.items, scores: col.scores };
   }
-  const items = new Uint32Array(total);
-  const scores = new Float64Array(total);
+  const items = new Uint32Array(total + spare);
+  const scores = new Float64Array(total + spare);
   for (let i = 0; i < n; i++) {
     items.set(col.items.subarray(col.starts[i]!, col.ends[i]!), offsets[i]!);
     scores.set(col.scores.subarray(col.starts[i]!, col.ends[i]!), offsets[i]!);

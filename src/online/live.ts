@@ -25,6 +25,7 @@ import {
   NULL_BOOL,
   type NumberColumn,
   numberColumn,
+  packedList,
   type StringColumn,
 } from './columns.js';
 import type { TagStore } from './store.js';
@@ -286,22 +287,15 @@ function reserve(col: Writable<ListColumn>, space: ListSpace, need: number): voi
 /** Pack the lists again in entity order, with room to append a quarter more. */
 function repack(col: Writable<ListColumn>, space: ListSpace): void {
   const live = space.used - space.stale;
-  const capacity = live + Math.max(1024, Math.ceil(live / 4));
-  const items = new Uint32Array(capacity);
-  const scores = new Float64Array(capacity);
-  let k = 0;
-  for (let o = 0; o < col.starts.length; o++) {
-    const from = col.starts[o]!;
-    const to = col.ends[o]!;
-    items.set(col.items.subarray(from, to), k);
-    scores.set(col.scores.subarray(from, to), k);
-    col.starts[o] = k;
-    k += to - from;
-    col.ends[o] = k;
+  const packed = packedList(col, Math.max(1024, Math.ceil(live / 4)));
+  const n = col.starts.length;
+  for (let o = 0; o < n; o++) {
+    col.starts[o] = packed.offsets[o]!;
+    col.ends[o] = packed.offsets[o + 1]!;
   }
-  col.items = items;
-  col.scores = scores;
-  space.used = k;
+  col.items = packed.items;
+  col.scores = packed.scores;
+  space.used = packed.offsets[n]!;
   space.stale = 0;
 }
 

@@ -9,6 +9,7 @@ import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
 import {
   cardPayments,
   cardWorld,
+  eventually,
   REALTIME_SECTION,
   type RealtimeFixture,
   startRealtimeServer,
@@ -37,15 +38,6 @@ afterAll(async () => {
 
 const payments = (count: number) => cardPayments(worldMs, 'C0000001', count, 'fl');
 
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(rt.status())}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('flushing real-time events into the warehouse', () => {
   it('waits below flush_rows, and flushes as soon as that many messages wait', async () => {
     const before = rt.status().flushedSeq;
@@ -57,7 +49,11 @@ describe('flushing real-time events into the warehouse', () => {
     expect(rt.status().flushedSeq).toBe(before);
 
     await rt.accept(payments(20), 'http');
-    await until('a flush started by the row bound', () => rt.status().flushedSeq >= before + 25);
+    await eventually(
+      () => (rt.status().flushedSeq >= before + 25 ? true : undefined),
+      20_000,
+      'a flush started by the row bound',
+    );
     const s = rt.status();
     expect(s.lastFlushError).toBeUndefined();
     // It started as the 25th message was applied, and took the 25 waiting (the first 10 among them);
