@@ -59,14 +59,16 @@ export interface Frame {
   readonly payload: Buffer;
 }
 
-/** Frame a payload holding records up to `lastSeq`. */
-export function frame(lastSeq: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out.writeDoubleLE(lastSeq, 8);
-  payload.copy(out, HEADER);
-  out.writeUInt32LE(crc32(out.subarray(8)), 4);
-  return out;
+/**
+ * The header of a frame holding records up to `lastSeq`: written before the payload, which is not
+ * copied (the CRC runs over the seq, then on over the payload).
+ */
+export function frameHeader(lastSeq: number, payload: Uint8Array): Buffer {
+  const h = Buffer.allocUnsafe(HEADER);
+  h.writeUInt32LE(payload.length, 0);
+  h.writeDoubleLE(lastSeq, 8);
+  h.writeUInt32LE(crc32(payload, crc32(h.subarray(8))), 4);
+  return h;
 }
 
 /** Read the frames of one file, and the offset where valid data ends. */
@@ -88,7 +90,8 @@ export function readFrames(bytes: Buffer): { frames: Frame[]; validEnd: number }
 }
 
 interface Pending {
-  readonly bytes: Buffer;
+  readonly header: Buffer;
+  readonly payload: Buffer;
   readonly seq: number;
 }
 
@@ -189,7 +192,8 @@ export class WriteAheadLog {
     if (count === 0) return { first, committed: Promise.resolve() };
     this.nextSeq += count;
     const last = first + count - 1;
-    this.queue.push({ seq: last, bytes: frame(last, payload(first)) });
+    const bytes = payload(first);
+    this.queue.push({ seq: last, header: frameHeader(last, bytes), payload: bytes });
     const committed = this.waitFor(last);
     this.kick();
     return { first, committed };
@@ -215,17 +219,20 @@ export class WriteAheadLog {
         this.queue = [];
         const last = group[group.length - 1]!.seq;
         await this.ensureFile(this.durableSeq + 1);
-        const bytes = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes));
-        let off = 0;
-        while (off < bytes.length) {
-          const { bytesWritten } = await this.handle!.write(bytes, off, bytes.length - off);
-          off += bytesWritten;
+        // Headers and payloads go out as they are, in one gathered write: no copy of a request's
+        // bytes into a frame, nor of the frames into one group buffer.
+        const parts: Buffer[] = [];
+        let size = 0;
+        for (const p of group) {
+          parts.push(p.header, p.payload);
+          size += p.header.length + p.payload.length;
         }
+        await writeAll(this.handle!, parts, size);
         if (this.sync) await this.handle!.datasync();
         this.current!.lastSeq = last;
-        this.current!.bytes += bytes.length;
+        this.current!.bytes += size;
         this.groups++;
-        this.bytesWritten += bytes.length;
+        this.bytesWritten += size;
         this.durableSeq = last;
         const ready = this.waiters.filter((w) => w.seq <= last);
         this.waiters = this.waiters.filter((w) => w.seq > last);
@@ -304,6 +311,18 @@ export class WriteAheadLog {
     }
     await this.handle?.close();
     this.handle = undefined;
+  }
+}
+
+/** Write every buffer, in order; a short write (rare: a full disk, a signal) goes on with the rest. */
+async function writeAll(handle: FileHandle, parts: readonly Buffer[], size: number): Promise<void> {
+  const { bytesWritten } = await handle.writev(parts as Buffer[]);
+  if (bytesWritten >= size) return;
+  const rest = Buffer.concat(parts as Buffer[]).subarray(bytesWritten);
+  let off = 0;
+  while (off < rest.length) {
+    const r = await handle.write(rest, off, rest.length - off);
+    off += r.bytesWritten;
   }
 }
 
