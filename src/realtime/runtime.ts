@@ -415,7 +415,7 @@ export class RealtimeRuntime {
       },
     );
     // One frame per request: after a crash a request is in the log entirely or not at all.
-    const { committed } = this.wal.append(records.length, () => Buffer.from(JSON.stringify(records)));
+    const { committed } = this.wal.append(records);
     this.unapplied.push(...records);
     this.counts.accepted += records.length;
     this.counts.duplicates += duplicates;

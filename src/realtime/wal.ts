@@ -7,7 +7,7 @@
  * disk's sync latency (each sync costs ~5 ms here).
  *
  * Records are numbered (seq); one append is one frame holding one or more records (a request's
- * messages), so a request is on disk entirely or not at all. Files are `wal-<first seq>.log`, a
+ * messages) as a JSON array, so a request is on disk entirely or not at all. Files are `wal-<first seq>.log`, a
  * sequence of frames `[u32 length][u32 crc32][f64 last seq][payload]` (little endian; the CRC covers
  * the seq and the payload). A file is closed and a new one started after `segmentBytes`. On open
  * every frame is read back and checked: a torn frame at the end of the last file (a crash in the
@@ -34,6 +34,18 @@ import { TagverseError } from '../util/problems.js';
 
 const HEADER = 16;
 const FILE = /^wal-(\d{16})\.log$/;
+/**
+ * Records serialised per `JSON.stringify`. A request's 500 messages as one string (~200 KB) would be
+ * a large object for V8 (over 128 KB): each costs fresh pages, unmapped at the next collection, ~100x
+ * the cost per byte of a small string (and its `Buffer.from` another such allocation). Slices of 64
+ * stay around 25 KB and are encoded into reused slabs.
+ */
+const RECORDS_PER_SLICE = 64;
+const SLAB_BYTES = 1 << 20;
+/** Slabs kept for reuse once their group is on disk. */
+const FREE_SLABS = 3;
+const COMMA = 0x2c;
+const encoder = new TextEncoder();
 
 export interface WalOptions {
   /** Start a new file once the current one is this large (bytes). */
@@ -60,14 +72,20 @@ export interface Frame {
 }
 
 /**
- * The header of a frame holding records up to `lastSeq`: written before the payload, which is not
- * copied (the CRC runs over the seq, then on over the payload).
+ * The header of a frame holding records up to `lastSeq`, whose payload is `parts` in order: written
+ * before them, which are not copied (the CRC runs over the seq, then on over each part).
  */
-export function frameHeader(lastSeq: number, payload: Uint8Array): Buffer {
+export function frameHeader(lastSeq: number, parts: readonly Uint8Array[]): Buffer {
   const h = Buffer.allocUnsafe(HEADER);
-  h.writeUInt32LE(payload.length, 0);
   h.writeDoubleLE(lastSeq, 8);
-  h.writeUInt32LE(crc32(payload, crc32(h.subarray(8))), 4);
+  let length = 0;
+  let sum = crc32(h.subarray(8));
+  for (const p of parts) {
+    length += p.length;
+    sum = crc32(p, sum);
+  }
+  h.writeUInt32LE(length, 0);
+  h.writeUInt32LE(sum, 4);
   return h;
 }
 
@@ -91,7 +109,8 @@ export function readFrames(bytes: Buffer): { frames: Frame[]; validEnd: number }
 
 interface Pending {
   readonly header: Buffer;
-  readonly payload: Buffer;
+  /** The payload, in pieces of the queue's slabs. */
+  readonly parts: readonly Buffer[];
   readonly seq: number;
 }
 
@@ -101,6 +120,11 @@ export class WriteAheadLog {
   private queue: Pending[] = [];
   private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private writing = false;
+  /** The slab being filled, how much of it is used, the slabs the queued frames live in, spare ones. */
+  private slab: Buffer | undefined;
+  private slabUsed = 0;
+  private queueSlabs: Buffer[] = [];
+  private readonly freeSlabs: Buffer[] = [];
   private failed: unknown;
   private closed = false;
   /** Highest seq handed out, and highest seq on disk (fsynced). */
@@ -180,23 +204,53 @@ export class WriteAheadLog {
   }
 
   /**
-   * Append `count` records as one frame (`payload` gets the first seq; the records are numbered
-   * from it). Returns the first seq at once; `committed` resolves when the frame is fsynced (or
-   * rejects when writing failed: nothing of it may be acknowledged).
+   * Append `records` as one frame (a JSON array; the first gets the next seq, the others follow).
+   * Returns the first seq at once; `committed` resolves when the frame is fsynced (or rejects when
+   * writing failed: nothing of it may be acknowledged).
    */
-  append(count: number, payload: (firstSeq: number) => Buffer): { first: number; committed: Promise<void> } {
+  append(records: readonly unknown[]): { first: number; committed: Promise<void> } {
     if (this.closed) throw new TagverseError('realtime.closed', 'the write-ahead log is closed');
     if (this.failed)
       throw new TagverseError('realtime.wal_failed', `the write-ahead log failed: ${String(this.failed)}`);
     const first = this.nextSeq;
-    if (count === 0) return { first, committed: Promise.resolve() };
-    this.nextSeq += count;
-    const last = first + count - 1;
-    const bytes = payload(first);
-    this.queue.push({ seq: last, header: frameHeader(last, bytes), payload: bytes });
+    if (records.length === 0) return { first, committed: Promise.resolve() };
+    this.nextSeq += records.length;
+    const last = first + records.length - 1;
+    const parts = this.encode(records);
+    this.queue.push({ seq: last, header: frameHeader(last, parts), parts });
     const committed = this.waitFor(last);
     this.kick();
     return { first, committed };
+  }
+
+  /**
+   * `JSON.stringify(records)` as UTF-8 in the queue's slabs, a slice of records at a time: slices
+   * `[a,b]`, `[c,d]`, `[e]` are written `[a,b`, `,c,d`, `,e]`, one after the other.
+   */
+  private encode(records: readonly unknown[]): Buffer[] {
+    const parts: Buffer[] = [];
+    // Where this frame's bytes start in the current slab (-1: none there yet).
+    let partStart = -1;
+    for (let i = 0; i < records.length; i += RECORDS_PER_SLICE) {
+      const json = JSON.stringify(records.slice(i, i + RECORDS_PER_SLICE));
+      // At most 3 UTF-8 bytes per UTF-16 unit.
+      const need = 3 * json.length;
+      if (!this.slab || this.slabUsed + need > this.slab.length) {
+        if (partStart >= 0) parts.push(this.slab!.subarray(partStart, this.slabUsed));
+        const spare = this.freeSlabs.length > 0 && need <= SLAB_BYTES ? this.freeSlabs.pop() : undefined;
+        this.slab = spare ?? Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, need));
+        this.slabUsed = 0;
+        this.queueSlabs.push(this.slab);
+        partStart = -1;
+      }
+      const at = this.slabUsed;
+      if (partStart < 0) partStart = at;
+      const { written } = encoder.encodeInto(json, this.slab.subarray(at));
+      if (i > 0) this.slab[at] = COMMA;
+      this.slabUsed = i + RECORDS_PER_SLICE < records.length ? at + written - 1 : at + written;
+    }
+    parts.push(this.slab!.subarray(partStart, this.slabUsed));
+    return parts;
   }
 
   /** Resolves once `seq` is on disk. */
@@ -217,6 +271,10 @@ export class WriteAheadLog {
       while (this.queue.length > 0) {
         const group = this.queue;
         this.queue = [];
+        // The group's slabs are written now; appends meanwhile fill others.
+        const slabs = this.queueSlabs;
+        this.queueSlabs = [];
+        this.slab = undefined;
         const last = group[group.length - 1]!.seq;
         await this.ensureFile(this.durableSeq + 1);
         // Headers and payloads go out as they are, in one gathered write: no copy of a request's
@@ -224,10 +282,13 @@ export class WriteAheadLog {
         const parts: Buffer[] = [];
         let size = 0;
         for (const p of group) {
-          parts.push(p.header, p.payload);
-          size += p.header.length + p.payload.length;
+          parts.push(p.header, ...p.parts);
+          size += p.header.length + p.header.readUInt32LE(0);
         }
         await writeAll(this.handle!, parts, size);
+        for (const slab of slabs) {
+          if (this.freeSlabs.length < FREE_SLABS && slab.length === SLAB_BYTES) this.freeSlabs.push(slab);
+        }
         if (this.sync) await this.handle!.datasync();
         this.current!.lastSeq = last;
         this.current!.bytes += size;

@@ -26,11 +26,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A payload that names its records, so a read back can be checked record by record. */
-const payloadOf = (first: number, count: number) =>
-  Buffer.from(
-    JSON.stringify(Array.from({ length: count }, (_, i) => `record ${first + i} ${'x'.repeat(i % 7)}`)),
-  );
+/** Records that name their seq, so a read back can be checked record by record. */
+const recordsOf = (first: number, count: number) =>
+  Array.from({ length: count }, (_, i) => `record ${first + i} ${'x'.repeat(i % 7)}`);
+/** Append `count` such records. */
+const appendRecords = (wal: WriteAheadLog, count: number) => wal.append(recordsOf(wal.peekSeq(), count));
 
 const logFiles = (dir: string) =>
   readdirSync(dir)
@@ -42,7 +42,7 @@ describe('WriteAheadLog', () => {
     const dir = tempDir();
     const { wal, frames } = await WriteAheadLog.open(dir, 100);
     expect(frames).toEqual([]);
-    const appends = [3, 1, 500, 2].map((count) => wal.append(count, (first) => payloadOf(first, count)));
+    const appends = [3, 1, 500, 2].map((count) => appendRecords(wal, count));
     expect(appends.map((a) => a.first)).toEqual([101, 104, 105, 605]);
     await Promise.all(appends.map((a) => a.committed));
     expect(wal.durable).toBe(606);
@@ -55,7 +55,7 @@ describe('WriteAheadLog', () => {
     let first = 101;
     for (const f of again.frames) {
       const records = JSON.parse(f.payload.toString('utf8')) as string[];
-      expect(records).toEqual(JSON.parse(payloadOf(first, f.lastSeq - first + 1).toString('utf8')));
+      expect(records).toEqual(recordsOf(first, f.lastSeq - first + 1));
       first = f.lastSeq + 1;
     }
     expect(again.wal.peekSeq()).toBe(607);
@@ -63,10 +63,39 @@ describe('WriteAheadLog', () => {
     await again.wal.close();
   });
 
+  test('a frame holds exactly JSON.stringify of its records, however they fall into slices and slabs', async () => {
+    const dir = tempDir();
+    const { wal } = await WriteAheadLog.open(dir, 0);
+    // Text JSON escapes, non-Latin-1 text, lone surrogates (written as escapes), numbers; records
+    // large enough that frames span several 1 MB slabs, and one record larger than a slab.
+    const odd = ['quote " back \\ nl \n', '서울 カード ✓', '\ud800 lone', '\udfff', 'emoji 🚀', '\u0000'];
+    const spanning = () =>
+      Array.from({ length: 3000 }, (_, i) => ({ i, text: `${odd[i % odd.length]} ${'y'.repeat(i % 900)}` }));
+    const batches: unknown[][] = [
+      spanning(), // from the start of a slab into the next
+      [{ a: 1 }],
+      Array.from({ length: 65 }, (_, i) => ({ i, s: odd[i % odd.length], n: i / 3, neg: -i })),
+      spanning(), // from the middle of a slab
+      [{ big: 'z'.repeat(1_500_000) }, { after: odd }],
+      Array.from({ length: 64 }, (_, i) => i),
+      Array.from({ length: 128 }, (_, i) => [i, null, true]),
+    ];
+    const appends = batches.map((b) => wal.append(b));
+    await Promise.all(appends.map((a) => a.committed));
+    await wal.close();
+    const { frames, wal: again } = await WriteAheadLog.open(dir, 0);
+    expect(frames).toHaveLength(batches.length);
+    frames.forEach((f, i) => {
+      const want = Buffer.from(JSON.stringify(batches[i]));
+      expect(f.payload.equals(want)).toBe(true);
+    });
+    await again.close();
+  });
+
   test('files rotate at the size limit, and trimming removes whole files the warehouse holds', async () => {
     const dir = tempDir();
     const { wal } = await WriteAheadLog.open(dir, 0, { segmentBytes: 100 });
-    for (let i = 0; i < 6; i++) await wal.append(4, (first) => payloadOf(first, 4)).committed;
+    for (let i = 0; i < 6; i++) await appendRecords(wal, 4).committed;
     const files = logFiles(dir);
     expect(files.length).toBeGreaterThan(2);
     // Each file is named by its first seq and starts with that record.
@@ -87,20 +116,20 @@ describe('WriteAheadLog', () => {
   test('a torn frame at the end (never acknowledged) is cut off; appends go on after the good ones', async () => {
     const dir = tempDir();
     const { wal } = await WriteAheadLog.open(dir, 0);
-    await wal.append(2, (f) => payloadOf(f, 2)).committed;
-    await wal.append(3, (f) => payloadOf(f, 3)).committed;
+    await appendRecords(wal, 2).committed;
+    await appendRecords(wal, 3).committed;
     await wal.close();
     const file = path.join(dir, logFiles(dir)[0]!);
     const good = statSync(file).size;
     // A crash in the middle of the next write: its header and half its payload.
-    const torn = payloadOf(6, 10);
-    appendFileSync(file, Buffer.concat([frameHeader(15, torn), torn.subarray(0, torn.length >> 1)]));
+    const torn = Buffer.from(JSON.stringify(recordsOf(6, 10)));
+    appendFileSync(file, Buffer.concat([frameHeader(15, [torn]), torn.subarray(0, torn.length >> 1)]));
 
     const again = await WriteAheadLog.open(dir, 0);
     expect(again.frames.map((f) => f.lastSeq)).toEqual([2, 5]);
     expect(statSync(file).size).toBe(good);
     expect(again.wal.peekSeq()).toBe(6);
-    await again.wal.append(1, (f) => payloadOf(f, 1)).committed;
+    await appendRecords(again.wal, 1).committed;
     await again.wal.close();
     const third = await WriteAheadLog.open(dir, 0);
     expect(third.frames.map((f) => f.lastSeq)).toEqual([2, 5, 6]);
@@ -110,7 +139,7 @@ describe('WriteAheadLog', () => {
   test('a damaged frame before the last file refuses the start, naming the file and the offset', async () => {
     const dir = tempDir();
     const { wal } = await WriteAheadLog.open(dir, 0, { segmentBytes: 100 });
-    for (let i = 0; i < 3; i++) await wal.append(5, (f) => payloadOf(f, 5)).committed;
+    for (let i = 0; i < 3; i++) await appendRecords(wal, 5).committed;
     await wal.close();
     const files = logFiles(dir);
     expect(files.length).toBeGreaterThan(1);
