@@ -13,11 +13,13 @@
  *
  * Also `GET /v1/realtime/status` and `POST /v1/realtime/flush` (permission store:admin).
  */
+
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ProjectConfig } from '../config/project.js';
 import type { RealtimeRuntime } from '../realtime/runtime.js';
 import { checkMessage, type SegmentMessage, type SegmentType } from '../realtime/segment-message.js';
+import { parseJsonBody } from './json-body.js';
 import type { KeyRing, Principal } from './keys.js';
 import type { Metrics } from './metrics.js';
 import { ApiError } from './problem.js';
@@ -168,14 +170,14 @@ export function registerIngestRoutes(app: OpenAPIHono<never>, ctx: IngestRouteCo
   ): Promise<{ body: unknown; runtime: RealtimeRuntime; bytes: number }> => {
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > maxBytes) throw tooLarge(c, maxBytes);
-    // Decoded straight from the received bytes (no copy into an ArrayBuffer first). Node's parser
-    // delivers exactly content-length bytes when it is given; otherwise (chunked) they are counted.
-    const text = await c.req.text();
-    const bytes = Number.isFinite(declared) ? declared : Buffer.byteLength(text);
+    // Node's parser delivers exactly content-length bytes when it is given; otherwise (chunked) they
+    // are counted here. A large body is parsed in pieces, never decoded as one string (json-body.ts).
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const bytes = raw.length;
     if (bytes > maxBytes) throw tooLarge(c, maxBytes);
     let body: unknown;
     try {
-      body = text.length === 0 ? undefined : JSON.parse(text);
+      body = parseJsonBody(raw);
     } catch (e) {
       throw new ApiError(
         400,
