@@ -544,8 +544,8 @@ export class RealtimeRuntime {
       this.addSweep();
       const T = this.clockT();
       const evaluatedFor = this.holder.current;
-      const sliceMs = 8;
       const started = performance.now();
+      const sliceMs = evaluationSliceMs(this.lagMs(started));
       const sliceWall = this.wallMs();
       const ids: EntityId[] = [];
       const updates: EntityUpdate[] = [];
@@ -875,4 +875,19 @@ async function changedSinceBuild(
     for (const r of rows) out.add(entityOf(typeof r.k === 'bigint' ? Number(r.k) : r.k));
   }
   return [...out];
+}
+
+/** Shortest and longest evaluation slice (ms of the event loop before it turns to I/O again). */
+const MIN_SLICE_MS = 8;
+const MAX_SLICE_MS = 50;
+
+/**
+ * How long one evaluation slice may run, given how long the oldest accepted event has waited (ms).
+ * A short slice keeps requests answered quickly while evaluation keeps up. When it falls behind (more
+ * events arrive than the slices between requests can evaluate), a fixed slice would let the lag grow
+ * without bound; a slice growing with the lag gives evaluation more of the loop. Requests then wait
+ * longer for it, so clients that wait for acknowledgements slow down to the rate the tags keep up with.
+ */
+export function evaluationSliceMs(lagMs: number): number {
+  return Math.min(MAX_SLICE_MS, Math.max(MIN_SLICE_MS, lagMs / 4));
 }

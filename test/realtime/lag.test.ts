@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/api/server.js';
-import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
+import { evaluationSliceMs, type RealtimeRuntime } from '../../src/realtime/runtime.js';
 import {
   cardPayments,
   cardWorld,
@@ -63,5 +63,18 @@ describe('how far served tags lag behind accepted events', () => {
     expect(rt.status().lagMs).toBe(0);
     // The served latency counts from acceptance: at least the 30 ms the loop was blocked.
     expect(rt.status().latencyMs.p99).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('evaluation slices', () => {
+  it('stay short while tags keep up and grow with the lag, up to a bound', () => {
+    expect(evaluationSliceMs(0)).toBe(8);
+    expect(evaluationSliceMs(32)).toBe(8);
+    expect(evaluationSliceMs(100)).toBe(25);
+    expect(evaluationSliceMs(200)).toBe(50);
+    expect(evaluationSliceMs(60_000)).toBe(50);
+    for (let lag = 0; lag < 400; lag += 7) {
+      expect(evaluationSliceMs(lag + 7)).toBeGreaterThanOrEqual(evaluationSliceMs(lag));
+    }
   });
 });
