@@ -9,7 +9,8 @@
  * and their ratio. The payments are copies of the world's own, one second apart after its last event,
  * cycling through the customers.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireProject } from '../src/config/project.js';
@@ -102,6 +103,18 @@ const bench: Benchmark = {
     };
 
     // Incremental: add the payment, send what changed (as the server does).
+    // BENCH_ALLOC_PROFILE=FILE: V8's sampling heap profile of this phase, every allocation counted
+    // (also those collected since), for chrome://inspect or a script summing selfSize by call frame.
+    const allocProfile = process.env.BENCH_ALLOC_PROFILE;
+    const session = allocProfile ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     let changedTags = 0;
     const lat = new Float64Array(payments);
     const cpu0 = cpuMicros();
@@ -116,6 +129,12 @@ const bench: Benchmark = {
     }
     const incrementalCpu = (cpuMicros() - cpu0) / payments;
     const incrementalWall = ((performance.now() - wall0) * 1000) / payments;
+    if (session && allocProfile) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(allocProfile, JSON.stringify(profile));
+      session.disconnect();
+      ctx.log(`allocation profile of the incremental phase written to ${allocProfile}`);
+    }
     lat.sort();
 
     // From scratch: the same engine building the customer's state anew from all its events (a fresh
