@@ -30,10 +30,12 @@ import { aggregateValue, type EventRow, inWindow } from '../reference/aggregate.
 import { cell } from '../reference/expression.js';
 import {
   type AffinityStats,
+  affinityItem,
   affinityList,
   affinityPopulation,
   affinityStats,
   type CycleStats,
+  insertRanked,
   type PopulationShares,
   recurrenceAt,
   recurrenceCycles,
@@ -1017,7 +1019,7 @@ export class IncrementalEngine {
     if (a.fn === 'affinity' && this.incrementalAffinity) {
       // The list moves with everyone else's contributions: computed on every read (it is short).
       const aff = this.affinity.get(a.id)!;
-      if (s.groups) return affinityList(a, statsFromGroups(s.groups), aff.shares);
+      if (s.groups) return affinityFromGroups(a, s.groups, aff.shares);
       const stats = aff.stats.get(e.id);
       return stats ? affinityList(a, stats, this.populationOf(aff)) : [];
     }
@@ -1320,13 +1322,38 @@ function statsFromGroups(groups: ReadonlyMap<RefValue, RankGroup>): AffinityStat
   return out;
 }
 
+/**
+ * affinityList over running per-value scores (the values with a positive score, n = their rows), read
+ * straight from the groups: no stats Map per read, which runs on every evaluation of the tag.
+ */
+function affinityFromGroups(
+  a: Aggregate,
+  groups: ReadonlyMap<RefValue, RankGroup>,
+  population: PopulationShares,
+): ListItem[] {
+  let N = 0;
+  let M = 0;
+  for (const g of groups.values()) {
+    if (g.score > 0) {
+      N += g.rows;
+      M += g.score;
+    }
+  }
+  const top: ListItem[] = [];
+  const p = a.affinity!;
+  for (const [v, g] of groups) {
+    if (g.score > 0) affinityItem(top, p, N, M, v as string, g.rows, g.score, population);
+  }
+  return top;
+}
+
 /** top / argmax from running scores, ordered as the reference does: score descending, then value. */
 function rankedValue(a: Aggregate, groups: ReadonlyMap<RefValue, RankGroup>): RefValue {
-  const items: ListItem[] = [];
-  for (const [value, g] of groups) items.push({ value: value as string, score: g.score });
-  items.sort((x, y) => y.score - x.score || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
-  if (a.fn === 'argmax') return items[0]?.value ?? null;
-  return items.slice(0, a.k ?? 1);
+  const top: ListItem[] = [];
+  const k = a.fn === 'argmax' ? 1 : (a.k ?? 1);
+  for (const [value, g] of groups) insertRanked(top, value as string, g.score, k);
+  if (a.fn === 'argmax') return top[0]?.value ?? null;
+  return top;
 }
 
 /** What a value expression reads: aggregate slots, tag names, whether it reads as_of. */
