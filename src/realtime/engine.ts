@@ -171,11 +171,6 @@ function dependsOnT(a: Aggregate): boolean {
 }
 
 /** An aggregate's value computed from its range as of `at`, valid while the range stays the same. */
-interface Cached {
-  readonly value: RefValue;
-  readonly at: number;
-}
-
 /** One window of a running shift: its range in the buffer and the rows that count, per value. */
 interface ShiftWindow {
   readonly w: Window;
@@ -264,11 +259,16 @@ class AggState {
   readonly base: Sums = noSums();
   /** Running top / argmax (isRankedRunning): score per value of the dimension. */
   readonly groups: Map<RefValue, RankGroup> | undefined;
-  /** Value computed from the range, valid until the range changes (or T, for values that read it). */
-  cached: Cached | undefined;
   /**
-   * A value that reads T (readsT) stays `cached` for reads at as-of times below this, while the range
-   * stays the same (recurrence: recurrenceSteadyUntil). Set with `cached`; -Infinity: every new T
+   * Value computed from the range (`cachedValue`, as of `cachedAt`), valid until the range changes (or
+   * T, for values that read it). Fields rather than an object: set on every recomputation.
+   */
+  hasCached = false;
+  cachedValue: RefValue = null;
+  cachedAt = 0;
+  /**
+   * A value that reads T (readsT) stays cached for reads at as-of times below this, while the range
+   * stays the same (recurrence: recurrenceSteadyUntil). Set with the cached value; -Infinity: every new T
    * recomputes.
    */
   steadyUntil = Number.NEGATIVE_INFINITY;
@@ -319,7 +319,7 @@ class AggState {
     this.hits = this.base.hits;
     this.sum = this.base.sum;
     this.groups?.clear();
-    this.cached = undefined;
+    this.hasCached = false;
     this.steadyUntil = Number.NEGATIVE_INFINITY;
     this.cycles = undefined;
     if (this.shift) {
@@ -744,7 +744,7 @@ export class IncrementalEngine {
         // A value that reads T may differ at a new T, unless known steady up to it (decided here, before
         // the first tag reading it recomputes it: the others must be re-evaluated too).
         const s = aggs[slot]!;
-        if (!(s.cached !== undefined && T < s.steadyUntil)) this.markChanged(e, s);
+        if (!(s.hasCached && T < s.steadyUntil)) this.markChanged(e, s);
       }
     }
     if (this.incrementalAffinity) this.updateContribution(e, T);
@@ -960,7 +960,7 @@ export class IncrementalEngine {
       // A row the filter drops changes nothing computed from the range: the cached value stays.
       if (a.filter && ev(a.filter, r) !== true) continue;
       const s = aggs[slot]!;
-      s.cached = undefined;
+      s.hasCached = false;
       s.cycles = undefined;
       this.markChanged(e, s);
       if (s.groups) {
@@ -989,7 +989,7 @@ export class IncrementalEngine {
     const n = (x.counts.get(key) ?? 0) + sign;
     if (n === 0) x.counts.delete(key);
     else x.counts.set(key, n);
-    s.cached = undefined;
+    s.hasCached = false;
     this.markChanged(e, s);
   }
 
@@ -1030,7 +1030,7 @@ export class IncrementalEngine {
       return s.n === 0 ? null : s.hits / s.n;
     }
     if ((a.fn === 'first_time' || a.fn === 'last_time') && !s.readsT) return this.timeOf(e, s);
-    if (!s.cached || (s.cached.at !== T && s.readsT && !(T < s.steadyUntil))) {
+    if (!s.hasCached || (s.cachedAt !== T && s.readsT && !(T < s.steadyUntil))) {
       const ev = this.rowEval(e);
       const tz = this.program.timezone;
       let value: RefValue | Record<string, RefValue> | null;
@@ -1052,10 +1052,12 @@ export class IncrementalEngine {
           ? shiftResult(a, s.shift.b.counts, s.shift.d.counts, (v) => this.firstDetection(e, s, v))
           : shiftValue(a, this.rangeRows(e, s), ev, T);
       } else value = aggregateValue(a, this.rangeRows(e, s), ev, T, tz);
-      s.cached = { value: value as RefValue, at: T };
+      s.hasCached = true;
+      s.cachedValue = value as RefValue;
+      s.cachedAt = T;
       s.steadyUntil = steadyUntil;
     }
-    const v = s.cached.value as unknown;
+    const v = s.cachedValue as unknown;
     if (field === undefined) return v as RefValue;
     if (v === null)
       return field === 'regular' || field === 'overdue' || field === 'changed'
@@ -1109,10 +1111,12 @@ export class IncrementalEngine {
       const s = e.aggs[aff.slot]!;
       // Running scores: the population follows them row by row (count).
       if (s.groups) continue;
-      if (aff.stats.has(e.id) && s.cached !== undefined) continue;
+      if (aff.stats.has(e.id) && s.hasCached) continue;
       this.setContribution(aff, e, this.contributionOf(e, s, T));
       // Marks the range as read: the contribution is recomputed only after the range changes again.
-      s.cached = { value: null, at: T };
+      s.hasCached = true;
+      s.cachedValue = null;
+      s.cachedAt = T;
     }
   }
 
@@ -1158,7 +1162,9 @@ export class IncrementalEngine {
           for (const [v, g] of s.groups) this.addShare(aff, v as string, Math.max(0, g.score));
         } else {
           this.setContribution(aff, e, this.contributionOf(e, s, T));
-          s.cached = { value: null, at: T };
+          s.hasCached = true;
+          s.cachedValue = null;
+          s.cachedAt = T;
         }
       }
     }
@@ -1179,7 +1185,7 @@ export class IncrementalEngine {
         const s = e.aggs[aff.slot]!;
         const st = this.contributionOf(e, s, T);
         if (st.size > 0) aff.stats.set(e.id, st);
-        s.cached = undefined;
+        s.hasCached = false;
       }
       aff.population = affinityPopulation(aff.stats.values());
       aff.dirty = false;
@@ -1215,7 +1221,7 @@ export class IncrementalEngine {
             folded = true;
           }
           if (folded) {
-            s.cached = undefined;
+            s.hasCached = false;
             this.markChanged(e, s);
           }
         }

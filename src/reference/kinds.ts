@@ -123,8 +123,11 @@ export function insertRanked(top: ListItem[], value: string, score: number, k: n
   let i = top.length;
   while (i > 0 && rankedBefore(value, score, top[i - 1]!)) i--;
   if (i >= k) return;
-  top.splice(i, 0, { value, score });
-  if (top.length > k) top.pop();
+  const item = { value, score };
+  // Make room at i (a full list drops its last item): no splice, which allocates its result.
+  if (top.length < k) top.push(item);
+  for (let j = top.length - 1; j > i; j--) top[j] = top[j - 1]!;
+  top[i] = item;
 }
 
 /** Whether (value, score) ranks strictly before `y`. */
