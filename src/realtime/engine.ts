@@ -35,8 +35,8 @@ import {
   affinityPopulation,
   affinityStats,
   type CycleStats,
-  insertRanked,
   type PopulationShares,
+  rankTop,
   recurrenceAt,
   recurrenceCycles,
   recurrenceSteadyUntil,
@@ -1345,21 +1345,19 @@ function affinityFromGroups(
       M += g.score;
     }
   }
-  const top: ListItem[] = [];
   const p = a.affinity!;
+  const top = rankTop(p.k);
   for (const [v, g] of groups) {
     if (g.score > 0) affinityItem(top, p, N, M, v as string, g.rows, g.score, population);
   }
-  return top;
+  return top.items();
 }
 
 /** top / argmax from running scores, ordered as the reference does: score descending, then value. */
 function rankedValue(a: Aggregate, groups: ReadonlyMap<RefValue, RankGroup>): RefValue {
-  const top: ListItem[] = [];
-  const k = a.fn === 'argmax' ? 1 : (a.k ?? 1);
-  for (const [value, g] of groups) insertRanked(top, value as string, g.score, k);
-  if (a.fn === 'argmax') return top[0]?.value ?? null;
-  return top;
+  const top = rankTop(a.fn === 'argmax' ? 1 : (a.k ?? 1));
+  for (const [value, g] of groups) top.offer(value as string, g.score);
+  return a.fn === 'argmax' ? top.first() : top.items();
 }
 
 /** What a value expression reads: aggregate slots, tag names, whether it reads as_of. */

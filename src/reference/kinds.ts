@@ -88,17 +88,17 @@ export function affinityList(a: Aggregate, stats: AffinityStats, population: Pop
     N += n;
     M += m;
   }
-  const top: ListItem[] = [];
+  const top = rankTop(p.k);
   for (const [v, { n, m }] of stats) affinityItem(top, p, N, M, v, n, m, population);
-  return top;
+  return top.items();
 }
 
 /**
- * Put value `v` (support n, measure m; the entity's totals N and M) into the ranked list `top` when it
+ * Offer value `v` (support n, measure m; the entity's totals N and M) to the ranked `top` when it
  * has the support and the score (affinityList, one value at a time).
  */
 export function affinityItem(
-  top: ListItem[],
+  top: TopK,
   p: AffinityParams,
   N: number,
   M: number,
@@ -110,31 +110,68 @@ export function affinityItem(
   if (n < p.minSupport) return;
   const P = population.get(v)!;
   const score = (N * (m / M) + p.prior * P) / (N + p.prior) / P;
-  if (score >= p.minScore) insertRanked(top, v, score, p.k);
+  if (score >= p.minScore) top.offer(v, score);
 }
 
 /**
- * Put (value, score) into `top`, a list kept in rank order (score descending, then value ascending;
- * the order of the sort it replaces, ties in arrival order) and at most `k` long. The top k of n
- * values for O(n·k) comparisons and k objects, instead of an object per value and a sort of all of
- * them: a customer's top 3 merchants are read on every evaluation, among dozens of values.
+ * The top k (value, score) pairs in rank order: score descending, then value ascending, ties in the
+ * order offered (the order of the sort it replaces). O(n·k) comparisons and no object until the k
+ * items are asked for, instead of an object per value and a sort of all of them: a customer's top 3
+ * merchants are read on every evaluation, among dozens of values. One is shared (`rankTop`): take the
+ * items before offering to it again.
  */
-export function insertRanked(top: ListItem[], value: string, score: number, k: number): void {
-  let i = top.length;
-  while (i > 0 && rankedBefore(value, score, top[i - 1]!)) i--;
-  if (i >= k) return;
-  const item = { value, score };
-  // Make room at i (a full list drops its last item): no splice, which allocates its result.
-  if (top.length < k) top.push(item);
-  for (let j = top.length - 1; j > i; j--) top[j] = top[j - 1]!;
-  top[i] = item;
+export class TopK {
+  private readonly values: string[] = [];
+  private readonly scores: number[] = [];
+  private k = 0;
+  private n = 0;
+
+  /** Start again, keeping at most k. */
+  begin(k: number): this {
+    this.k = k;
+    this.n = 0;
+    return this;
+  }
+
+  offer(value: string, score: number): void {
+    const { values, scores } = this;
+    let i = this.n;
+    while (i > 0 && rankedBefore(value, score, values[i - 1]!, scores[i - 1]!)) i--;
+    if (i >= this.k) return;
+    // Room at i (a full list drops its last).
+    if (this.n < this.k) this.n++;
+    for (let j = this.n - 1; j > i; j--) {
+      values[j] = values[j - 1]!;
+      scores[j] = scores[j - 1]!;
+    }
+    values[i] = value;
+    scores[i] = score;
+  }
+
+  items(): ListItem[] {
+    const out: ListItem[] = new Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = { value: this.values[i]!, score: this.scores[i]! };
+    return out;
+  }
+
+  /** The best value (argmax), or null when none was offered. */
+  first(): string | null {
+    return this.n > 0 ? this.values[0]! : null;
+  }
 }
 
-/** Whether (value, score) ranks strictly before `y`. */
-function rankedBefore(value: string, score: number, y: ListItem): boolean {
-  const d = y.score - score;
+const sharedTop = new TopK();
+
+/** The shared TopK, started for k. */
+export function rankTop(k: number): TopK {
+  return sharedTop.begin(k);
+}
+
+/** Whether (value, score) ranks strictly before (yValue, yScore). */
+function rankedBefore(value: string, score: number, yValue: string, yScore: number): boolean {
+  const d = yScore - score;
   if (d) return d < 0;
-  return value < (y.value as string);
+  return value < yValue;
 }
 
 // ---------- recurrence ----------

@@ -1,18 +1,18 @@
 /**
- * The top k by bounded insertion (insertRanked) must equal a full sort and a slice, in the order the
+ * The top k by bounded insertion (TopK) must equal a full sort and a slice, in the order the
  * reference sorts: score descending, then value, ties in arrival order.
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { ListItem } from '../../src/lang/functions.js';
-import { insertRanked } from '../../src/reference/kinds.js';
+import { rankTop, TopK } from '../../src/reference/kinds.js';
 
 const bySort = (items: readonly ListItem[], k: number) =>
   [...items]
     .sort((x, y) => y.score - x.score || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0))
     .slice(0, k);
 
-describe('insertRanked', () => {
+describe('TopK', () => {
   test('keeps the same top k as sorting everything, for any scores, ties and k', () => {
     fc.assert(
       fc.property(
@@ -26,9 +26,10 @@ describe('insertRanked', () => {
             value,
             score: scores.length ? scores[i % scores.length]! : 0,
           }));
-          const top: ListItem[] = [];
-          for (const it of items) insertRanked(top, it.value as string, it.score, k);
-          expect(top).toEqual(bySort(items, k));
+          const top = rankTop(k);
+          for (const it of items) top.offer(it.value as string, it.score);
+          expect(top.items()).toEqual(bySort(items, k));
+          expect(top.first()).toBe(k > 0 ? (bySort(items, 1)[0]?.value ?? null) : null);
         },
       ),
       { numRuns: 500 },
@@ -36,7 +37,7 @@ describe('insertRanked', () => {
   });
 
   test('equal scores rank by value; the list never grows past k', () => {
-    const top: ListItem[] = [];
+    const top = new TopK().begin(3);
     for (const [value, score] of [
       ['b', 2],
       ['a', 2],
@@ -44,11 +45,15 @@ describe('insertRanked', () => {
       ['c', 2],
       ['y', 1],
     ] as const)
-      insertRanked(top, value, score, 3);
-    expect(top).toEqual([
+      top.offer(value, score);
+    expect(top.items()).toEqual([
       { value: 'z', score: 9 },
       { value: 'a', score: 2 },
       { value: 'b', score: 2 },
     ]);
+    // Started again: nothing of the last round is left.
+    top.begin(2).offer('q', 1);
+    expect(top.items()).toEqual([{ value: 'q', score: 1 }]);
+    expect(new TopK().begin(1).first()).toBeNull();
   });
 });
