@@ -144,9 +144,16 @@ export function compileClosure(e: Expr, timezone: string): Compiled {
       const types = e.args.map((a) => a.type);
       const ctx = { timezone };
       const strict = !fn.handlesNull;
+      // One argument array per call site, refilled on each call: a function's implementation reads its
+      // arguments and keeps none of them, and a call cannot run again inside its own arguments (no
+      // recursion in the IR), so the array is free again when `ref` returns.
+      const values: RefValue[] = new Array(args.length).fill(null);
       return (env) => {
-        const values = args.map((a) => a(env));
-        if (strict && values.some((v) => v === null)) return null;
+        for (let i = 0; i < args.length; i++) {
+          const v = args[i]!(env);
+          if (strict && v === null) return null;
+          values[i] = v;
+        }
         return fn.ref(values, ctx, types);
       };
     }

@@ -1347,16 +1347,20 @@ function affinityFromGroups(
   }
   const p = a.affinity!;
   const top = rankTop(p.k);
-  for (const [v, g] of groups) {
+  // forEach: iterating entries would make a [value, group] pair per value.
+  groups.forEach((g, v) => {
     if (g.score > 0) affinityItem(top, p, N, M, v as string, g.rows, g.score, population);
-  }
+  });
   return top.items();
 }
 
 /** top / argmax from running scores, ordered as the reference does: score descending, then value. */
 function rankedValue(a: Aggregate, groups: ReadonlyMap<RefValue, RankGroup>): RefValue {
   const top = rankTop(a.fn === 'argmax' ? 1 : (a.k ?? 1));
-  for (const [value, g] of groups) top.offer(value as string, g.score);
+  // forEach: iterating entries would make a [value, group] pair per value.
+  groups.forEach((g, value) => {
+    top.offer(value as string, g.score);
+  });
   return a.fn === 'argmax' ? top.first() : top.items();
 }
 
