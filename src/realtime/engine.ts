@@ -934,17 +934,27 @@ export class IncrementalEngine {
   /** A running shift's baseline and detection ranges (inside its window), moved to T. */
   private advanceShift(e: EntityState, s: AggState, T: number): void {
     const buffer = e.buffers.get(s.a.source) ?? NO_ROWS;
-    for (const x of [s.shift!.b, s.shift!.d]) {
-      const xlo = lowerBound(x.w, T);
-      const xhi = upperBound(x.w, T);
-      while (x.end < buffer.length && buffer[x.end]!.time <= xhi) {
-        if (x.end >= x.start) this.countShift(e, s, x, buffer[x.end]!, +1);
-        x.end++;
-      }
-      while (x.start < buffer.length && buffer[x.start]!.time <= xlo) {
-        if (x.start < x.end) this.countShift(e, s, x, buffer[x.start]!, -1);
-        x.start++;
-      }
+    this.advanceShiftWindow(e, s, s.shift!.b, buffer, T);
+    this.advanceShiftWindow(e, s, s.shift!.d, buffer, T);
+  }
+
+  /** One of a running shift's two windows (baseline, detection) moved to T. */
+  private advanceShiftWindow(
+    e: EntityState,
+    s: AggState,
+    x: ShiftWindow,
+    buffer: readonly Buffered[],
+    T: number,
+  ): void {
+    const xlo = lowerBound(x.w, T);
+    const xhi = upperBound(x.w, T);
+    while (x.end < buffer.length && buffer[x.end]!.time <= xhi) {
+      if (x.end >= x.start) this.countShift(e, s, x, buffer[x.end]!, +1);
+      x.end++;
+    }
+    while (x.start < buffer.length && buffer[x.start]!.time <= xlo) {
+      if (x.start < x.end) this.countShift(e, s, x, buffer[x.start]!, -1);
+      x.start++;
     }
   }
 
@@ -1388,12 +1398,18 @@ function sameValue(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka)
-    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
+  // Keys counted with for-in (plain values: own keys only), not Object.keys arrays: this runs for
+  // every re-evaluated tag whose value is an object (a recurrence's fields).
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let na = 0;
+  for (const k in ra) {
+    if (!sameValue(ra[k], rb[k])) return false;
+    na++;
+  }
+  let nb = 0;
+  for (const _ in rb) nb++;
+  return na === nb;
 }
 
 function readsAsOf(x: Expr): boolean {
