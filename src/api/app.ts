@@ -6,7 +6,6 @@
  * -> body size (413) -> request validation (400) -> handler. Errors of any kind leave as
  * application/problem+json with a stable `code` (problem.ts).
  */
-import type { Readable } from 'node:stream';
 import type { HttpBindings } from '@hono/node-server';
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -38,6 +37,7 @@ import { leanProfileRoute, type NodeRoute } from './lean-profile.js';
 import { Metrics } from './metrics.js';
 import { ApiError, problemOf } from './problem.js';
 import { RateLimiter } from './rate-limit.js';
+import { readLimited } from './read-body.js';
 import { allows, type Permission } from './roles.js';
 import * as S from './schemas.js';
 import { WarehouseGate } from './warehouse-gate.js';
@@ -729,31 +729,6 @@ export function createApp(opts: ApiOptions): {
   });
 
   return { app, metrics, profileRoute };
-}
-
-/**
- * A request body up to `max` bytes. Past it, reading stops (the stream is paused, not destroyed, so
- * the 413 still reaches the client, on a connection then closed), like hono's bodyLimit.
- */
-function readLimited(incoming: Readable, max: number): Promise<Buffer | 'too_large' | 'broken'> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (r: Buffer | 'too_large' | 'broken') => {
-      incoming.off('data', onData).off('end', onEnd).off('error', onBroken).off('close', onBroken);
-      resolve(r);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        incoming.pause();
-        done('too_large');
-      } else chunks.push(chunk);
-    };
-    const onEnd = () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    const onBroken = () => done('broken');
-    incoming.on('data', onData).on('end', onEnd).on('error', onBroken).on('close', onBroken);
-  });
 }
 
 export function storeStatus(holder: StoreHolder, s: TagStore): z.infer<typeof S.StoreStatusSchema> {

@@ -14,6 +14,7 @@
  * Also `GET /v1/realtime/status` and `POST /v1/realtime/flush` (permission store:admin).
  */
 
+import type { HttpBindings } from '@hono/node-server';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ProjectConfig } from '../config/project.js';
@@ -24,6 +25,7 @@ import type { KeyRing, Principal } from './keys.js';
 import type { Metrics } from './metrics.js';
 import { ApiError } from './problem.js';
 import type { RateLimiter } from './rate-limit.js';
+import { readLimited } from './read-body.js';
 import { allows, type Permission } from './roles.js';
 
 /** How routes reach the runtime, which starts after the server listens. */
@@ -170,9 +172,22 @@ export function registerIngestRoutes(app: OpenAPIHono<never>, ctx: IngestRouteCo
   ): Promise<{ body: unknown; runtime: RealtimeRuntime; bytes: number }> => {
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > maxBytes) throw tooLarge(c, maxBytes);
-    // Node's parser delivers exactly content-length bytes when it is given; otherwise (chunked) they
-    // are counted here. A large body is parsed in pieces, never decoded as one string (json-body.ts).
-    const raw = new Uint8Array(await c.req.arrayBuffer());
+    // Under the Node server the bytes come straight from the request stream, and reading stops past
+    // the limit (a body sent in chunks without a length is never buffered whole); elsewhere (tests'
+    // app.request) through the Request. A large body is parsed in pieces, never decoded as one string
+    // (json-body.ts).
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    let raw: Uint8Array;
+    if (incoming && !incoming.readableEnded) {
+      const read = await readLimited(incoming, maxBytes);
+      if (read === 'too_large') throw tooLarge(c, maxBytes);
+      if (read === 'broken') {
+        throw new ApiError(400, 'request.invalid', 'body: the request body could not be read', {
+          field: 'body',
+        });
+      }
+      raw = read;
+    } else raw = new Uint8Array(await c.req.arrayBuffer());
     const bytes = raw.length;
     if (bytes > maxBytes) throw tooLarge(c, maxBytes);
     let body: unknown;

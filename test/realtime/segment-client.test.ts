@@ -5,6 +5,7 @@
  * (write key as Basic user or in the body, dedupe by messageId, clock skew, size limits, 4xx shapes,
  * aliases, rejects) hold.
  */
+import http from 'node:http';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
@@ -263,6 +264,13 @@ describe('the Segment API with @segment/analytics-node', () => {
     });
     expect(tooBigBatch.status).toBe(413);
     expect(tooBigBatch.body.code).toBe('request.too_large');
+    // Without a length, in chunks that never end: the 413 comes once the limit is passed, not after
+    // the whole body (the server stops reading; before, it buffered whatever came).
+    const endless = await endlessChunkedBatch(fx.keys.ingest, 20 * 1024 * 1024);
+    expect(endless.status).toBe(413);
+    expect(endless.code).toBe('request.too_large');
+    expect(endless.sentBeforeAnswer).toBeLessThan(8 * 1024 * 1024);
+    expect((await call('GET', '/healthz', {})).status).toBe(200);
     const noId = await call('POST', '/v1/batch', {
       key: fx.keys.ingest,
       body: {
@@ -550,3 +558,63 @@ describe('the online store, updated in place', () => {
     expect(held.has(o)).toBe(false);
   });
 });
+
+/**
+ * POST /v1/batch with a chunked body (no content-length) written until the server answers, or until
+ * `maxBytes` were sent: the status, the problem code, and how much was sent before the answer.
+ */
+function endlessChunkedBatch(
+  key: string,
+  maxBytes: number,
+): Promise<{ status: number; code: string; sentBeforeAnswer: number }> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(server.url);
+    let sent = 0;
+    let answered = false;
+    let sentBeforeAnswer = 0;
+    const req = http.request(
+      {
+        hostname,
+        port,
+        path: '/v1/batch',
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        answered = true;
+        sentBeforeAnswer = sent;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => {
+          req.destroy();
+          resolve({
+            status: res.statusCode ?? 0,
+            code: (JSON.parse(text) as { code: string }).code,
+            sentBeforeAnswer,
+          });
+        });
+      },
+    );
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
+    const chunk = Buffer.from(
+      `{"type":"track","userId":"C1","event":"E","properties":{"s":"${'z'.repeat(64 * 1024)}"}},`,
+    );
+    req.write('{"batch":[');
+    const pump = (): void => {
+      while (!answered && sent < maxBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered) req.end(']}');
+    };
+    pump();
+  });
+}
