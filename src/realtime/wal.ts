@@ -7,9 +7,9 @@
  * disk's sync latency (each sync costs ~5 ms here).
  *
  * Records are numbered (seq); one append is one frame holding one or more records (a request's
- * messages) as a JSON array, so a request is on disk entirely or not at all. Files are `wal-<first seq>.log`, a
- * sequence of frames `[u32 length][u32 crc32][f64 last seq][payload]` (little endian; the CRC covers
- * the seq and the payload). A file is closed and a new one started after `segmentBytes`. On open
+ * messages) as a JSON array, so a request is on disk entirely or not at all. Files are
+ * `wal-<first seq>.log`, a sequence of frames `[u32 length][u32 crc32][f64 last seq][payload]` (little
+ * endian; the CRC covers the seq and the payload). A file is closed and a new one started after `segmentBytes`. On open
  * every frame is read back and checked: a torn frame at the end of the last file (a crash in the
  * middle of a write, never acknowledged) is cut off; a bad frame anywhere else is corruption and
  * stops the start with an error naming the file and offset.
