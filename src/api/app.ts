@@ -263,12 +263,6 @@ export function createApp(opts: ApiOptions): {
     }
     const body = await readLimited(incoming, limits.maxBodyBytes);
     if (body === 'too_large') return tooLarge(c);
-    if (body === 'broken') {
-      // The client went away (or the stream broke) mid-body.
-      throw new ApiError(400, 'request.invalid', 'body: the request body could not be read', {
-        field: 'body',
-      });
-    }
     // TextDecoder: what Request#text() does (UTF-8, a leading BOM dropped, bad bytes replaced).
     // hono keeps promises in its body cache (its types say values): json() then parses this text.
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(utf8.decode(body));

@@ -13,7 +13,6 @@
  *
  * Also `GET /v1/realtime/status` and `POST /v1/realtime/flush` (permission store:admin).
  */
-
 import type { HttpBindings } from '@hono/node-server';
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -181,11 +180,6 @@ export function registerIngestRoutes(app: OpenAPIHono<never>, ctx: IngestRouteCo
     if (incoming && !incoming.readableEnded) {
       const read = await readLimited(incoming, maxBytes);
       if (read === 'too_large') throw tooLarge(c, maxBytes);
-      if (read === 'broken') {
-        throw new ApiError(400, 'request.invalid', 'body: the request body could not be read', {
-          field: 'body',
-        });
-      }
       raw = read;
     } else raw = new Uint8Array(await c.req.arrayBuffer());
     const bytes = raw.length;

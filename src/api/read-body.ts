@@ -3,12 +3,22 @@
  * once (a body sent without a length, chunk after chunk, is never buffered whole before the 413).
  */
 import type { Readable } from 'node:stream';
+import { ApiError } from './problem.js';
 
 /**
  * A request body up to `max` bytes. Past it, reading stops (the stream is paused, not destroyed, so
- * the 413 still reaches the client, on a connection then closed), like hono's bodyLimit.
+ * the 413 the caller sends still reaches the client, on a connection then closed), like hono's
+ * bodyLimit. A body cut off (the client went away, the stream broke) is a 400.
  */
-export function readLimited(incoming: Readable, max: number): Promise<Buffer | 'too_large' | 'broken'> {
+export async function readLimited(incoming: Readable, max: number): Promise<Buffer | 'too_large'> {
+  const body = await readUpTo(incoming, max);
+  if (body === 'broken') {
+    throw new ApiError(400, 'request.invalid', 'body: the request body could not be read', { field: 'body' });
+  }
+  return body;
+}
+
+function readUpTo(incoming: Readable, max: number): Promise<Buffer | 'too_large' | 'broken'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

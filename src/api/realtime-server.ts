@@ -38,8 +38,9 @@ export interface RealtimeService {
 /**
  * Every accepted event leaves objects that live for minutes (rows waiting for the warehouse) or months
  * (rows inside windows). With V8's default 16 MB semi-spaces they are copied by many small
- * collections; 64 MB semi-spaces took the benchmark's maximum load from 13,200–15,500 to 16,200–19,400 events/s
- * (docs/realtime.md). A flag V8 reads only at start, so the server can only suggest it.
+ * collections; 64 MB semi-spaces took the benchmark's maximum load from 13,200–15,500 to
+ * 16,200–19,400 events/s (docs/realtime.md). V8 reads the flag only at start, so the server can only
+ * suggest it.
  */
 export function youngGenerationHint(
   execArgv: readonly string[],

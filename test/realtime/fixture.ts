@@ -14,6 +14,7 @@ import { requireProject } from '../../src/config/project.js';
 import { build } from '../../src/engine/build.js';
 import { generateWorld } from '../../src/generate/index.js';
 import { ingest } from '../../src/ingest/ingest.js';
+import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
 import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
 import { tempDir, writeFiles } from '../helpers.js';
 
@@ -112,6 +113,26 @@ export async function cardWorld(
   const keys = Object.fromEntries(made.map((m) => [m.role, m.key])) as unknown as RealtimeFixture['keys'];
   const keysEnv = made.map((m) => `${m.record.id}:${m.role}:${m.record.hash}`).join(',');
   return { dir, keys, keysEnv };
+}
+
+/** A card world served with real time on: the server, its runtime, the world's as-of time (ms). */
+export interface LiveCardWorld {
+  readonly fx: RealtimeFixture;
+  readonly server: RunningServer;
+  readonly rt: RealtimeRuntime;
+  readonly worldMs: number;
+}
+
+/** `cardWorld`, then `tagverse serve` on it with real time started (close `server` after). */
+export async function liveCardWorld(opts: Parameters<typeof cardWorld>[0]): Promise<LiveCardWorld> {
+  const fx = await cardWorld(opts);
+  const server = await startRealtimeServer(fx.dir, fx.keysEnv);
+  return {
+    fx,
+    server,
+    rt: server.realtime!.handle.runtime!,
+    worldMs: Math.floor(server.holder.current.info.asOfMicros / 1000),
+  };
 }
 
 /** Poll until `fn` returns a value that is not undefined (or throw after `timeoutMs`). */

@@ -6,31 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/api/server.js';
 import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
-import {
-  cardPayments,
-  cardWorld,
-  eventually,
-  REALTIME_SECTION,
-  type RealtimeFixture,
-  startRealtimeServer,
-} from './fixture.js';
+import { cardPayments, eventually, liveCardWorld, REALTIME_SECTION } from './fixture.js';
 
-let fx: RealtimeFixture;
 let server: RunningServer;
 let rt: RealtimeRuntime;
 let worldMs: number;
 
 beforeAll(async () => {
-  fx = await cardWorld({
+  ({ server, rt, worldMs } = await liveCardWorld({
     customers: 30,
     months: 1,
     tags: ['spending.yaml'],
     // Never by time within the test: only the row bound can start a flush.
     realtime: { ...REALTIME_SECTION, flush_interval_ms: 600_000, flush_rows: 25 },
-  });
-  server = await startRealtimeServer(fx.dir, fx.keysEnv);
-  rt = server.realtime!.handle.runtime!;
-  worldMs = Math.floor(server.holder.current.info.asOfMicros / 1000);
+  }));
 }, 180_000);
 afterAll(async () => {
   await server?.close();

@@ -5,29 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/api/server.js';
 import { evaluationSliceMs, type RealtimeRuntime } from '../../src/realtime/runtime.js';
-import {
-  cardPayments,
-  cardWorld,
-  REALTIME_SECTION,
-  type RealtimeFixture,
-  startRealtimeServer,
-} from './fixture.js';
+import { cardPayments, liveCardWorld, REALTIME_SECTION } from './fixture.js';
 
-let fx: RealtimeFixture;
 let server: RunningServer;
 let rt: RealtimeRuntime;
 let worldMs: number;
 
 beforeAll(async () => {
-  fx = await cardWorld({
+  ({ server, rt, worldMs } = await liveCardWorld({
     customers: 40,
     months: 2,
     tags: ['spending.yaml'],
     realtime: REALTIME_SECTION,
-  });
-  server = await startRealtimeServer(fx.dir, fx.keysEnv);
-  rt = server.realtime!.handle.runtime!;
-  worldMs = Math.floor(server.holder.current.info.asOfMicros / 1000);
+  }));
 }, 180_000);
 afterAll(async () => {
   await server?.close();
