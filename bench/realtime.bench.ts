@@ -75,9 +75,18 @@ interface TagSet {
   /** Files of packs/card/tags; undefined = all of them. */
   readonly files?: readonly string[];
 }
+/** Where the server evaluates live tags (realtime.evaluator). */
+type Evaluator = 'worker' | 'inline';
+
 const TAG_SETS: readonly TagSet[] = [{ name: 'card-pack' }, { name: 'spending', files: ['spending.yaml'] }];
 
-async function makeProject(dir: string, sizes: Sizes, tagSet: TagSet, hookUrl: string): Promise<void> {
+async function makeProject(
+  dir: string,
+  sizes: Sizes,
+  tagSet: TagSet,
+  hookUrl: string,
+  evaluator: Evaluator,
+): Promise<void> {
   await generateWorld({
     customers: sizes.customers,
     months: sizes.months,
@@ -106,6 +115,7 @@ async function makeProject(dir: string, sizes: Sizes, tagSet: TagSet, hookUrl: s
         track: [{ events: ['Card Payment'], source: 'transactions' }],
         identify: { source: 'customers' },
       },
+      evaluator,
     }),
   );
   writeFileSync(file, doc.toString());
@@ -204,7 +214,12 @@ function requestOnce(
   });
 }
 
-async function runOne(ctx: BenchContext, sizes: Sizes, tagSet: TagSet): Promise<Record<string, unknown>> {
+async function runOne(
+  ctx: BenchContext,
+  sizes: Sizes,
+  tagSet: TagSet,
+  evaluator: Evaluator,
+): Promise<Record<string, unknown>> {
   // The webhook receiver: arrival time (performance.now) by message id.
   const hooks = new Map<string, number>();
   const receiver = http.createServer((req, res) => {
@@ -226,7 +241,7 @@ async function runOne(ctx: BenchContext, sizes: Sizes, tagSet: TagSet): Promise<
 
   const dir = path.join(ctx.tmpDir, tagSet.name);
   let t = performance.now();
-  await makeProject(dir, sizes, tagSet, hookUrl);
+  await makeProject(dir, sizes, tagSet, hookUrl, evaluator);
   ctx.log(
     `world of ${sizes.customers} customers x ${sizes.months} months built in ${round((performance.now() - t) / 1000)} s`,
   );
@@ -544,9 +559,18 @@ const bench: Benchmark = {
     const out: Record<string, unknown> = { serverNodeArgs: SERVER_NODE_ARGS.join(' ') };
     // BENCH_REALTIME_TAGS=spending runs one tag set.
     const only = process.env.BENCH_REALTIME_TAGS;
+    // BENCH_REALTIME_EVALUATORS=worker,inline runs both, one after the other (same world and load).
+    const evaluators = (process.env.BENCH_REALTIME_EVALUATORS ?? 'worker').split(',') as Evaluator[];
+    for (const e of evaluators) {
+      if (e !== 'worker' && e !== 'inline') throw new Error(`BENCH_REALTIME_EVALUATORS: unknown '${e}'`);
+    }
     for (const tagSet of TAG_SETS.filter((t) => only === undefined || t.name === only)) {
-      ctx.log(`-- live tags: ${tagSet.name}`);
-      out[tagSet.name] = await runOne(ctx, sizes, tagSet);
+      const byEvaluator: Record<string, unknown> = {};
+      for (const evaluator of evaluators) {
+        ctx.log(`-- live tags: ${tagSet.name}, evaluator: ${evaluator}`);
+        byEvaluator[evaluator] = await runOne(ctx, sizes, tagSet, evaluator);
+      }
+      out[tagSet.name] = byEvaluator;
     }
     return out;
   },

@@ -145,6 +145,8 @@ export interface RealtimeConfig {
   /** The most messageIds the dedupe window remembers (the oldest go first past it). */
   readonly dedupeMaxIds: number;
   readonly refreshIntervalMs: number;
+  /** Where live tags are evaluated: a worker thread (default) or the server's event loop. */
+  readonly evaluator: 'worker' | 'inline';
   readonly clock: 'event' | 'wall';
   readonly maxEventBytes: number;
   readonly maxBatchBytes: number;
@@ -496,6 +498,7 @@ function resolveRealtime(rt: RealtimeInput | undefined, dir: string, asOf: strin
     dedupeWindowMs: durationSeconds(rt?.dedupe_window ?? '24h') * 1000,
     dedupeMaxIds: rt?.dedupe_max_ids ?? 5_000_000,
     refreshIntervalMs: durationSeconds(rt?.refresh_interval ?? '1h') * 1000,
+    evaluator: rt?.evaluator ?? 'worker',
     clock: rt?.clock ?? (asOf === 'now' ? 'wall' : 'event'),
     maxEventBytes: rt?.max_event_bytes ?? 32 * 1024,
     maxBatchBytes: rt?.max_batch_bytes ?? 500 * 1024,

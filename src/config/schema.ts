@@ -357,6 +357,12 @@ const RealtimeSchema = z
     refresh_interval: DurationSchema.optional().describe(
       'Every entity is re-evaluated at least this often, so windows move with time (default 1h).',
     ),
+    evaluator: z
+      .enum(['worker', 'inline'])
+      .optional()
+      .describe(
+        "Where live tags are evaluated: 'worker' (default; a worker thread, so evaluation and requests use two cores and a profile read never waits behind an evaluation) or 'inline' (the server's event loop; for a single core).",
+      ),
     clock: z
       .enum(['event', 'wall'])
       .optional()

@@ -638,6 +638,12 @@ export class IncrementalEngine {
     if (e) this.invalidate(e);
   }
 
+  /** Set some columns of an entity's profile row (the others keep their values; a new row has the key). */
+  mergeProfile(source: string, entity: EntityId, set: Readonly<Record<string, unknown>>): void {
+    const old = this.profileRow(source, entity) ?? {};
+    this.setProfile(source, entity, { ...old, [this.program.entityKeys[source]!]: entity, ...set });
+  }
+
   /** An entity's row of a profile source, as last set. */
   profileRow(source: string, entity: EntityId): Readonly<Record<string, unknown>> | undefined {
     return this.profiles.get(source)?.get(entity);

@@ -15,7 +15,7 @@ import { valueTypeOfDuck } from '../lang/schemas.js';
 import { ident, qualified } from '../warehouse/sql.js';
 import { duckdbType } from '../warehouse/types.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import type { EntityId, IncrementalEngine } from './engine.js';
+import type { EntityId, IncomingEvent } from './engine.js';
 import type { SourceShape } from './mapping.js';
 import { type Cell, cellKind, evaluatorValue } from './records.js';
 
@@ -259,7 +259,10 @@ export async function loadEngineState(
   wh: Warehouse,
   config: ProjectConfig,
   program: TagProgram,
-  engine: IncrementalEngine,
+  engine: {
+    add(ev: IncomingEvent): unknown;
+    setProfiles(source: string, rows: readonly Readonly<Record<string, unknown>>[]): void;
+  },
   asOfMicros: number,
   opts: {
     retainMicros?: number;

@@ -32,7 +32,8 @@ import { TagverseError } from '../util/problems.js';
 import { ident, qualified } from '../warehouse/sql.js';
 import { Warehouse } from '../warehouse/warehouse.js';
 import { Deduper } from './deduper.js';
-import { type EntityId, IncrementalEngine } from './engine.js';
+import type { EntityId, TagValues } from './engine.js';
+import { type EngineLink, startEngine } from './engine-link.js';
 import {
   columnsRead,
   evaluatorRow,
@@ -59,6 +60,9 @@ import {
 /** Order key of live events after file rows with the same time (their `_row` is the log seq). */
 const LIVE_FILE_ID = 2 ** 40;
 const MINUTE_US = 60_000_000;
+/** Acks wait while served tags are further behind than this (worker mode; see paceAcks). */
+const ACK_PACE_LAG_MS = 100;
+const ACK_WAIT_MAX_MS = 2_000;
 
 export interface RuntimeOptions {
   /** Serialises warehouse access with the API's own warehouse reads (one connection at a time). */
@@ -127,13 +131,15 @@ export interface RealtimeStatus {
    */
   readonly dedupe: { readonly ids: number; readonly evicted: number; readonly coversMs: number };
   readonly triggers?: Record<string, unknown>;
+  /** Where tags are evaluated, and why evaluation stopped if it did. */
+  readonly evaluator: { readonly mode: 'inline' | 'worker'; readonly error?: string };
 }
 
 export class RealtimeRuntime {
   private readonly turn: <T>(fn: () => Promise<T>) => Promise<T>;
   private readonly log: (m: string) => void;
   private readonly wallMs: () => number;
-  private engine!: IncrementalEngine;
+  private link!: EngineLink;
   private program!: TagProgram;
   /** Tags real time computes (model tags, and tags reading them, keep their built values). */
   private liveTags: readonly TagIR[] = [];
@@ -173,6 +179,9 @@ export class RealtimeRuntime {
   private counts = { accepted: 0, duplicates: 0, rejected: 0, ignored: 0 };
   private lastFlush: RealtimeStatus['lastFlush'];
   private lastFlushError: string | undefined;
+  private lastEvaluationError: string | undefined;
+  /** Acknowledgements waiting for evaluation to catch up (worker mode; see paceAcks). */
+  private ackWaiters: (() => void)[] = [];
   private flushBackoffMs = 0;
   private commitTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -204,7 +213,13 @@ export class RealtimeRuntime {
     opts: RuntimeOptions = {},
   ): Promise<RealtimeRuntime> {
     const rt = new RealtimeRuntime(config, holder, opts);
-    await rt.init();
+    try {
+      await rt.init();
+    } catch (e) {
+      // The evaluation worker must not outlive a start that failed.
+      await rt.link?.close();
+      throw e;
+    }
     return rt;
   }
 
@@ -227,7 +242,7 @@ export class RealtimeRuntime {
         return [s, full];
       }),
     );
-    this.engine = new IncrementalEngine(store.program, this.liveTags, { affinity: 'incremental' });
+    this.link = startEngine(store.program, this.liveTags, this.config.realtime.evaluator);
     let firstDirty: EntityId[] = [];
     await this.turn(async () => {
       const wh = await Warehouse.open(this.config.engine.path, { readOnly: true });
@@ -240,7 +255,7 @@ export class RealtimeRuntime {
         for (const l of await identityLinks(wh)) this.identities.set(l.alias, l.entity);
         const newest = await newestEventTime(wh, this.program);
         this.maxEventTime = newest;
-        const loaded = await loadEngineState(wh, this.config, this.program, this.engine, this.clockT(), {
+        const loaded = await loadEngineState(wh, this.config, this.program, this.link, this.clockT(), {
           entityOf: (k) => this.engineId(k as string | number),
         });
         this.log(
@@ -252,7 +267,7 @@ export class RealtimeRuntime {
       }
     });
     this.mapper = new SegmentMapper(this.config, this.shapes);
-    this.engine.refreshPopulation(this.clockT());
+    this.link.refreshPopulation(this.clockT());
     // The log: what the warehouse lacks is replayed.
     const { wal, frames } = await WriteAheadLog.open(this.config.realtime.logDir, this.warehouseSeq, {
       segmentBytes: this.config.realtime.segmentBytes,
@@ -422,10 +437,40 @@ export class RealtimeRuntime {
     this.counts.ignored += ignored;
     this.counts.rejected += rejected;
     const durable = Promise.all([committed, ...waits.map((s) => this.wal.waitFor(s))]);
+    const result = { accepted: records.length, duplicates, ignored, rejected };
     return durable.then(() => {
       this.applyDurable();
-      return { accepted: records.length, duplicates, ignored, rejected };
+      return this.paceAcks().then(() => result);
     });
+  }
+
+  /**
+   * With the engine in a worker, accepting costs the event loop far less than evaluating costs the
+   * worker: under a load above what the worker evaluates, tags would fall behind for as long as the
+   * load lasts. So an acknowledgement waits (at most ACK_WAIT_MAX_MS) while served tags are more than
+   * ACK_PACE_LAG_MS behind: clients that wait for acks slow down to the rate the tags keep up with.
+   * (Inline, the same follows from the evaluation slices growing with the lag.)
+   */
+  private paceAcks(): Promise<void> {
+    if (this.link.mode !== 'worker' || this.link.failure !== undefined || this.closed)
+      return Promise.resolve();
+    if (this.lagMs(performance.now()) <= ACK_PACE_LAG_MS) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ACK_WAIT_MAX_MS);
+      this.ackWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Release the waiting acknowledgements once tags caught up (or always, with `all`). */
+  private releaseAcks(all: boolean): void {
+    if (this.ackWaiters.length === 0) return;
+    if (!all && this.lagMs(performance.now()) > ACK_PACE_LAG_MS) return;
+    const waiting = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const w of waiting) w();
   }
 
   /** Apply every logged message that is now on disk, in seq order. */
@@ -455,7 +500,7 @@ export class RealtimeRuntime {
           const entity = this.engineId(fx.entity);
           const full = evaluatorRow(shape, fx.row, this.lookups);
           if (this.program.eventSources.includes(fx.source)) {
-            this.engine.add({
+            this.link.add({
               source: fx.source,
               entity,
               time: fx.time,
@@ -477,18 +522,17 @@ export class RealtimeRuntime {
           const shape = this.shapes.get(fx.source);
           if (!shape) break;
           const entity = this.engineId(fx.entity);
-          const old = this.engine.profileRow(fx.source, entity) ?? {};
-          const next: Record<string, unknown> = { ...old, [shape.entityKey]: entity };
+          const set: Record<string, unknown> = {};
           const changes = this.profileChanges.get(entity) ?? {};
           const types = new Map(shape.columns.map((c) => [c.name, c.type]));
           for (const [c, v] of Object.entries(fx.row)) {
             const type = types.get(c);
             if (type === undefined) continue;
-            next[c] = evaluatorValue(v, cellKind(type));
-            changes[`${fx.source}.${c}`] = next[c];
+            set[c] = evaluatorValue(v, cellKind(type));
+            changes[`${fx.source}.${c}`] = set[c];
           }
           this.profileChanges.set(entity, changes);
-          if (this.program.profiles.includes(fx.source)) this.engine.setProfile(fx.source, entity, next);
+          if (this.program.profiles.includes(fx.source)) this.link.mergeProfile(fx.source, entity, set);
           this.markDirty(entity, m.at);
           break;
         }
@@ -545,28 +589,31 @@ export class RealtimeRuntime {
       const T = this.clockT();
       const evaluatedFor = this.holder.current;
       const started = performance.now();
-      const sliceMs = evaluationSliceMs(this.lagMs(started));
       const sliceWall = this.wallMs();
-      const ids: EntityId[] = [];
-      const updates: EntityUpdate[] = [];
-      for (const e of this.dirty) {
+      // Profile attributes go to the store with the values evaluated after them (taken with the entity).
+      const profilesOf = new Map<EntityId, Record<string, unknown>>();
+      const pending = this.dirty.values();
+      const next = (): readonly [EntityId, boolean] | undefined => {
+        const r = pending.next();
+        if (r.done) return undefined;
+        const e = r.value;
         this.dirty.delete(e);
-        // An entity already served needs only the tags whose value changed (the store holds the rest).
-        const tags = this.engine.updateAt(e, T, this.served.has(e));
         const profiles = this.profileChanges.get(e);
-        this.profileChanges.delete(e);
-        ids.push(e);
-        updates.push({
-          id: String(e),
-          tags: tags as Record<string, never>,
-          ...(profiles ? { profiles: profiles as Record<string, never> } : {}),
-          asOf: T,
-        });
-        if (performance.now() - started > sliceMs) break;
-      }
-      if (updates.length > 0) await this.apply(ids, updates, T, evaluatedFor, sliceWall, started);
+        if (profiles) {
+          profilesOf.set(e, profiles);
+          this.profileChanges.delete(e);
+        }
+        // An entity already served needs only the tags whose value changed (the store holds the rest).
+        return [e, this.served.has(e)];
+      };
+      await this.link.evaluate(next, T, evaluationSliceMs(this.lagMs(started)), (ids, values) =>
+        this.apply(ids, updatesOf(ids, values, profilesOf, T), T, evaluatedFor, sliceWall, started),
+      );
     } catch (e) {
-      this.log(`real time: evaluation failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      // A stopped worker fails every evaluation the same way: said once (status has it too).
+      if (message !== this.lastEvaluationError) this.log(`real time: evaluation failed: ${message}`);
+      this.lastEvaluationError = message;
       // Entities of the failed slice are not pending any more: they must not hold lagMs up.
       for (const id of this.dirtyAt.keys()) {
         if (!this.dirty.has(id)) {
@@ -575,6 +622,7 @@ export class RealtimeRuntime {
         }
       }
     }
+    this.releaseAcks(this.link.failure !== undefined);
     // More to do: yield to I/O, then go on; else wait for the next tick.
     this.scheduleCommit(this.dirty.size > 0 ? 1 : this.config.realtime.commitIntervalMs);
   }
@@ -633,6 +681,7 @@ export class RealtimeRuntime {
         this.dirtyAt.set(e, evaluatedAt);
       }
     }
+    this.releaseAcks(false);
   }
 
   /** Add entities of the refresh sweep: all of them once per refresh interval, spread evenly. */
@@ -644,7 +693,7 @@ export class RealtimeRuntime {
       return;
     }
     if (s.next >= s.ids.length) {
-      s.ids = this.engine.entityIds();
+      s.ids = this.link.entityIds();
       s.next = 0;
     }
     s.credit += (s.ids.length * (now - s.last)) / this.config.realtime.refreshIntervalMs;
@@ -666,9 +715,22 @@ export class RealtimeRuntime {
     }
     this.buildAsOf = Math.max(this.buildAsOf, store.info.asOfMicros);
     const T = this.clockT();
+    const valuesNow = this.link.valuesNow?.bind(this.link);
+    if (!valuesNow) {
+      // The engine is in the worker: the entities served so far are evaluated again first, all their
+      // tags (until then the store shows the build's values for them).
+      const again = [...this.served];
+      this.served.clear();
+      const rest = [...this.dirty];
+      this.dirty.clear();
+      for (const e of again) this.dirty.add(e);
+      for (const e of rest) this.dirty.add(e);
+      this.scheduleCommit(0);
+      return;
+    }
     const updates: EntityUpdate[] = [];
     for (const e of this.served)
-      updates.push({ id: String(e), tags: this.engine.valuesAt(e, T) as Record<string, never>, asOf: T });
+      updates.push({ id: String(e), tags: valuesNow(e, T) as Record<string, never>, asOf: T });
     applyUpdates(store, updates);
   }
 
@@ -777,6 +839,10 @@ export class RealtimeRuntime {
       walGroups: this.wal.groups,
       ...(this.lastFlush ? { lastFlush: this.lastFlush } : {}),
       ...(this.lastFlushError ? { lastFlushError: this.lastFlushError } : {}),
+      evaluator: {
+        mode: this.link.mode,
+        ...(this.link.failure !== undefined ? { error: this.link.failure } : {}),
+      },
       latencyMs: this.latencies.summary(),
       lagMs: Math.round(this.lagMs(performance.now())),
       dedupe: {
@@ -819,8 +885,28 @@ export class RealtimeRuntime {
         ),
       );
       this.deliverer?.close();
+      this.releaseAcks(true);
+      await this.link.close();
     }
   }
+}
+
+/** A chunk of evaluated values as store updates (with the profile attributes taken with them). */
+function updatesOf(
+  ids: readonly EntityId[],
+  values: readonly TagValues[],
+  profilesOf: ReadonlyMap<EntityId, Record<string, unknown>>,
+  T: number,
+): EntityUpdate[] {
+  return ids.map((e, i) => {
+    const profiles = profilesOf.get(e);
+    return {
+      id: String(e),
+      tags: values[i] as Record<string, never>,
+      ...(profiles ? { profiles: profiles as Record<string, never> } : {}),
+      asOf: T,
+    };
+  });
 }
 
 function summarize(values: readonly number[]): { count: number; p50: number | null; p99: number | null } {

@@ -1,0 +1,196 @@
+/**
+ * Live tags evaluated in the worker thread (`realtime.evaluator: worker`, the default) and on the
+ * server's event loop (`inline`) must serve the same values: two servers on copies of one built card
+ * world take the same random stream (payments out of order, at new merchants and categories, new
+ * customers, profile traits), and every served value of every entity must agree. A reload swap must
+ * keep the live values in both. A stopped worker is reported, and acknowledgements do not wait for it.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import type { RunningServer } from '../../src/api/server.js';
+import { Rng } from '../../src/generate/prng.js';
+import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
+import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
+import { tempDir } from '../helpers.js';
+import { cardWorld, REALTIME_SECTION, startRealtimeServer } from './fixture.js';
+
+interface Served {
+  readonly server: RunningServer;
+  readonly rt: RealtimeRuntime;
+}
+
+let worker: Served;
+let inline: Served;
+let worldMs: number;
+
+beforeAll(async () => {
+  const fx = await cardWorld({ customers: 60, months: 2, seed: 11, realtime: REALTIME_SECTION });
+  // The same built world twice (warehouse, snapshot and log folder are inside the project).
+  const copy = tempDir();
+  cpSync(fx.dir, copy, { recursive: true });
+  const file = `${copy}/tagverse.yaml`;
+  const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['realtime', 'evaluator'], 'inline');
+  writeFileSync(file, doc.toString());
+  const start = async (dir: string): Promise<Served> => {
+    const server = await startRealtimeServer(dir, fx.keysEnv);
+    return { server, rt: server.realtime!.handle.runtime! };
+  };
+  [worker, inline] = await Promise.all([start(fx.dir), start(copy)]);
+  worldMs = Math.floor(worker.server.holder.current.info.asOfMicros / 1000);
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([worker?.server.close(), inline?.server.close()]);
+});
+
+/** A random stream: payments (some out of order, some of new customers) and identify traits. */
+function randomStream(seed: number, count: number): SegmentMessage[] {
+  const rng = new Rng(seed);
+  const rand = () => rng.float();
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const mccs = ['5499', '5411', '5812', '5813', '7992', '4511', '5912', '5977', '5732'];
+  const cities = ['Seoul', 'Busan', 'Jeju', 'Incheon', 'Daegu'];
+  const out: SegmentMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = Math.floor(rand() * 70) + 1;
+    const userId = `C${String(n).padStart(7, '0')}`;
+    // Up to 3 days back, so some arrive before events already taken.
+    const at = new Date(worldMs - Math.floor(rand() * 3 * 86_400_000)).toISOString();
+    const raw =
+      rand() < 0.1
+        ? {
+            type: 'identify',
+            userId,
+            messageId: `mode-${seed}-${i}`,
+            timestamp: at,
+            traits: { region: pick(cities), age_band: pick(['20s', '30s', '40s', '60s', '70s']) },
+          }
+        : {
+            type: 'track',
+            userId,
+            event: 'Card Payment',
+            messageId: `mode-${seed}-${i}`,
+            timestamp: at,
+            properties: {
+              merchant_id: `M${String(Math.floor(rand() * 900)).padStart(6, '0')}`,
+              mcc: pick(mccs),
+              amount: Math.round(rand() * 200_000),
+              currency: 'KRW',
+              original_amount: 1000,
+              channel: rand() < 0.5 ? 'online' : 'offline',
+              city: pick(cities),
+              country: rand() < 0.9 ? 'KR' : 'JP',
+            },
+          };
+    const r = checkMessage(raw, '', worldMs);
+    if (!r.message) throw new Error(`a generated message does not check: ${JSON.stringify(r)}`);
+    out.push(r.message);
+  }
+  return out;
+}
+
+/**
+ * Affinity tags and the tags reading them: their lists are scored against the population as each
+ * entity counted at its last read, so they follow the order entities were evaluated in (which the two
+ * modes do not share); test/realtime/card-pack.test.ts checks them against SQL.
+ */
+function populationTags(s: Served): Set<string> {
+  const out = new Set<string>();
+  for (const t of s.server.holder.current.program.tags) {
+    if (t.kind === 'affinity' || t.dependsOn.some((d) => out.has(d))) out.add(t.name);
+  }
+  return out;
+}
+
+/** Every served value of every entity (profile attributes included; not populationTags), by entity. */
+function servedValues(s: Served): Map<string, string> {
+  const store = s.server.holder.current;
+  const skip = populationTags(s);
+  const out = new Map<string, string>();
+  for (const id of store.ids) {
+    const values = Object.values(store.profile(id).categories)
+      .flat()
+      .filter((t) => !skip.has(t.name))
+      .map((t) => [t.name, t.value]);
+    out.set(id, JSON.stringify(values));
+  }
+  return out;
+}
+
+async function sendToBoth(messages: readonly SegmentMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 50) {
+    const batch = messages.slice(i, i + 50);
+    await Promise.all([worker.rt.accept(batch, 'http'), inline.rt.accept(batch, 'http')]);
+  }
+  await Promise.all([worker.rt.settle(), inline.rt.settle()]);
+}
+
+function expectSame(a: Map<string, string>, b: Map<string, string>): void {
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  const differing = [...a].filter(([id, v]) => b.get(id) !== v).map(([id]) => id);
+  if (differing.length > 0) {
+    // Name the tags of the first entity that differs.
+    const id = differing[0]!;
+    const x = new Map(JSON.parse(a.get(id)!) as [string, unknown][]);
+    const y = new Map(JSON.parse(b.get(id)!) as [string, unknown][]);
+    const diff = [...x].filter(([k, v]) => JSON.stringify(y.get(k)) !== JSON.stringify(v));
+    expect({ id, diff }).toEqual({ id, diff: [] });
+  }
+  expect(differing).toEqual([]);
+}
+
+describe('live tags in a worker thread and on the event loop', () => {
+  it('serve the same values for the same random stream, also after a reload swap', async () => {
+    expect(worker.rt.status().evaluator).toEqual({ mode: 'worker' });
+    expect(inline.rt.status().evaluator).toEqual({ mode: 'inline' });
+    expect(populationTags(worker).size).toBeGreaterThan(0);
+    expect(populationTags(worker).size).toBeLessThan(20);
+    const before = servedValues(worker);
+    expectSame(before, servedValues(inline));
+    await sendToBoth(randomStream(1, 600));
+    const after = servedValues(worker);
+    expectSame(after, servedValues(inline));
+    // Not vacuous: most customers' values moved, and customers new to the world are served.
+    const moved = [...after].filter(([id, v]) => before.get(id) !== v).length;
+    expect(moved).toBeGreaterThan(50);
+    expect(after.has('C0000070')).toBe(true);
+    expect(before.has('C0000070')).toBe(false);
+
+    // A reload swaps in the build's values; live values must come back (the worker re-evaluates the
+    // entities it served; inline puts its values back at once).
+    await Promise.all([
+      worker.server.holder.reload({ force: true }),
+      inline.server.holder.reload({ force: true }),
+    ]);
+    await Promise.all([worker.rt.settle(), inline.rt.settle()]);
+    const reloaded = servedValues(worker);
+    expectSame(reloaded, servedValues(inline));
+    for (const id of ['C0000001', 'C0000030', 'C0000060']) expect(reloaded.get(id)).toBe(after.get(id));
+
+    await sendToBoth(randomStream(2, 300));
+    expectSame(servedValues(worker), servedValues(inline));
+  });
+
+  it('reports a stopped worker once, and acknowledges events without waiting for it', async () => {
+    const logged: string[] = [];
+    const rt = worker.rt as unknown as {
+      link: { worker: { terminate(): Promise<number> } };
+      log: (m: string) => void;
+    };
+    const log = rt.log;
+    rt.log = (m) => {
+      logged.push(m);
+      log(m);
+    };
+    await rt.link.worker.terminate();
+    const result = await worker.rt.accept(randomStream(3, 20), 'http');
+    expect(result.accepted).toBe(20);
+    await new Promise((r) => setTimeout(r, 200));
+    const status = worker.rt.status();
+    expect(status.evaluator.mode).toBe('worker');
+    expect(status.evaluator.error).toMatch(/evaluation worker exited/);
+    expect(logged.filter((m) => m.includes('evaluation failed'))).toHaveLength(1);
+  });
+});
