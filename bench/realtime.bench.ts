@@ -239,7 +239,10 @@ async function runOne(
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
 
-  const dir = path.join(ctx.tmpDir, tagSet.name);
+  // A fresh project per run: a warehouse left by an earlier run would hold its messageIds, and the
+  // same batches would be dropped as duplicates.
+  const dir = path.join(ctx.tmpDir, `${tagSet.name}-${evaluator}`);
+  rmSync(dir, { recursive: true, force: true });
   let t = performance.now();
   await makeProject(dir, sizes, tagSet, hookUrl, evaluator);
   ctx.log(
@@ -293,7 +296,7 @@ async function runOne(
 async function measure(
   ctx: BenchContext,
   sizes: Sizes,
-  serve: { child: ChildProcess; url: string },
+  serve: { child: ChildProcess; url: string; log: string[] },
   w: {
     adminKey: string;
     ingestKey: string;
@@ -508,6 +511,12 @@ async function measure(
   const drainSeconds = round((performance.now() - t) / 1000, 2);
   agent.destroy();
   probeAgent.destroy();
+  // Problems the server reported (a failed evaluation or flush makes the figures meaningless).
+  const problems = serve.log
+    .join('')
+    .split('\n')
+    .filter((l) => /failed|error/i.test(l));
+  for (const p of problems.slice(0, 5)) ctx.log(`server: ${p.slice(0, 2000)}`);
 
   const met = (m: Awaited<ReturnType<typeof phase>>) => ({
     tagP99Under250ms:

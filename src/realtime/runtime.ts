@@ -7,7 +7,7 @@
  * accept (HTTP, NATS) ── dedupe, map, aliases ──► WAL append ══ fsync (group commit) ══► ack
  *                                                      │ durable, in seq order
  *                                                      ▼
- *            engine.add (events, profiles) ─► dirty entities ─► commit tick: valuesAt(T) ─► store (live.ts)
+ *     engine (worker thread): add (events, profiles) ─► dirty entities ─► commit tick: values at T ─► store (live.ts)
  *                                                      │                                     └► triggers ─► webhooks
  *                                                      └► flush tick: warehouse (one transaction) ─► trim WAL
  * ```
@@ -16,6 +16,10 @@
  * build's as-of, never more than a minute ahead of the wall clock); with `clock: wall`, now. Entities
  * are evaluated when their events arrive and, so that windows move with time, every entity at least
  * once per `refresh_interval` (a sweep paced over the interval).
+ *
+ * The engine runs in a worker thread (engine-link.ts; `realtime.evaluator: inline` keeps it on the
+ * event loop, evaluated in slices): changes are posted to it in order, a commit tick sends it the dirty
+ * entities, and their values come back in chunks.
  *
  * At start: the warehouse gives the source columns, lookups, aliases, recent messageIds and every
  * entity's events within the tags' windows; then the log is replayed (what the warehouse lacks).
