@@ -36,6 +36,8 @@ export interface EngineLink {
   refreshPopulation(T: number): void;
   /** Entities the engine knows (with events or a profile). */
   entityIds(): EntityId[];
+  /** Resolves once the engine has taken every change made so far (the state read at start, say). */
+  sync(): Promise<void>;
   /**
    * Evaluate entities as of T. Inline: takes entities from `next` until `budgetMs` has passed (the rest
    * stay where they are), then calls onValues once. Worker: takes every entity `next` gives at once
@@ -82,6 +84,8 @@ class InlineEngine implements EngineLink {
   entityIds(): EntityId[] {
     return this.engine.entityIds();
   }
+
+  async sync(): Promise<void> {}
 
   async evaluate(next: NextEntity, T: number, budgetMs: number, onValues: OnValues): Promise<void> {
     const started = performance.now();
@@ -131,6 +135,8 @@ class WorkerEngine implements EngineLink {
   private pendingEvents = 0;
   private open: AddColumns | undefined;
   private nextRequest = 1;
+  /** sync() calls waiting for the worker's answer, by request number. */
+  private readonly syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** The evaluation in flight: its entities, chunks applied so far, and how to end it. */
   private inFlight:
     | {
@@ -165,6 +171,8 @@ class WorkerEngine implements EngineLink {
   private fail(message: string): void {
     if (this.failure !== undefined) return;
     this.failure = message;
+    for (const s of this.syncs.values()) s.reject(new Error(message));
+    this.syncs.clear();
     const f = this.inFlight;
     this.inFlight = undefined;
     f?.chain.then(() => f.reject(new Error(message)), f.reject);
@@ -226,6 +234,16 @@ class WorkerEngine implements EngineLink {
     this.post({ t: 'changes', changes });
   }
 
+  sync(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(new Error(this.failure));
+    this.flush();
+    const n = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      this.syncs.set(n, { resolve, reject });
+      this.post({ t: 'sync', n });
+    });
+  }
+
   evaluate(next: NextEntity, T: number, _budgetMs: number, onValues: OnValues): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(new Error(this.failure));
     if (this.inFlight) return Promise.reject(new Error('an evaluation is already running'));
@@ -245,6 +263,11 @@ class WorkerEngine implements EngineLink {
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.t === 'synced') {
+      this.syncs.get(m.n)?.resolve();
+      this.syncs.delete(m.n);
+      return;
+    }
     const f = this.inFlight;
     if (!f || m.n !== f.n) return;
     if (m.t === 'values') {

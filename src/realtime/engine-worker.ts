@@ -38,6 +38,8 @@ export type EngineChange =
 export type ToWorker =
   | { readonly t: 'init'; readonly program: TagProgram; readonly tags: readonly string[] }
   | { readonly t: 'changes'; readonly changes: readonly EngineChange[] }
+  /** Answered with `synced` once the changes posted before it are applied. */
+  | { readonly t: 'sync'; readonly n: number }
   | {
       readonly t: 'evaluate';
       readonly n: number;
@@ -49,7 +51,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly t: 'values'; readonly n: number; readonly values: TagValues[]; readonly last: boolean }
-  | { readonly t: 'failed'; readonly n: number; readonly message: string };
+  | { readonly t: 'failed'; readonly n: number; readonly message: string }
+  | { readonly t: 'synced'; readonly n: number };
 
 /** Work per chunk of an evaluation's values (ms): the first entities are served before the last are done. */
 const CHUNK_MS = 10;
@@ -99,6 +102,9 @@ export class EngineHost {
         break;
       case 'evaluate':
         this.evaluate(m.n, m.ids, m.changedOnly, m.T);
+        break;
+      case 'sync':
+        this.send({ t: 'synced', n: m.n });
         break;
     }
   }

@@ -64,9 +64,10 @@ import {
 /** Order key of live events after file rows with the same time (their `_row` is the log seq). */
 const LIVE_FILE_ID = 2 ** 40;
 const MINUTE_US = 60_000_000;
-/** Acks wait while served tags are further behind than this (worker mode; see paceAcks). */
+/** Acks wait for their events' evaluation while served tags are further behind than this (worker mode; see paceAcks). */
 const ACK_PACE_LAG_MS = 100;
-const ACK_WAIT_MAX_MS = 2_000;
+/** The longest an ack waits for evaluation (a stalled evaluation must not stop acknowledgements). */
+const ACK_WAIT_MAX_MS = 10_000;
 
 export interface RuntimeOptions {
   /** Serialises warehouse access with the API's own warehouse reads (one connection at a time). */
@@ -184,8 +185,11 @@ export class RealtimeRuntime {
   private lastFlush: RealtimeStatus['lastFlush'];
   private lastFlushError: string | undefined;
   private lastEvaluationError: string | undefined;
-  /** Acknowledgements waiting for evaluation to catch up (worker mode; see paceAcks). */
-  private ackWaiters: (() => void)[] = [];
+  /** Acknowledgements waiting for an evaluation round to end (worker mode; see paceAcks). */
+  private ackWaiters: { round: number; release: () => void }[] = [];
+  /** Evaluation rounds (commits) started and ended. */
+  private roundsStarted = 0;
+  private roundsDone = 0;
   private flushBackoffMs = 0;
   private commitTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -272,6 +276,8 @@ export class RealtimeRuntime {
     });
     this.mapper = new SegmentMapper(this.config, this.shapes);
     this.link.refreshPopulation(this.clockT());
+    // Ready means the engine holds the start state (the worker takes it at its own pace).
+    await this.link.sync();
     // The log: what the warehouse lacks is replayed.
     const { wal, frames } = await WriteAheadLog.open(this.config.realtime.logDir, this.warehouseSeq, {
       segmentBytes: this.config.realtime.segmentBytes,
@@ -451,30 +457,38 @@ export class RealtimeRuntime {
   /**
    * With the engine in a worker, accepting costs the event loop far less than evaluating costs the
    * worker: under a load above what the worker evaluates, tags would fall behind for as long as the
-   * load lasts. So an acknowledgement waits (at most ACK_WAIT_MAX_MS) while served tags are more than
-   * ACK_PACE_LAG_MS behind: clients that wait for acks slow down to the rate the tags keep up with.
-   * (Inline, the same follows from the evaluation slices growing with the lag.)
+   * load lasts. So while served tags are more than ACK_PACE_LAG_MS behind, an acknowledgement waits
+   * until its own events are evaluated: the end of the next round (the one in flight, if any, took
+   * its entities before they came). Clients that wait for acks then send at the rate the worker
+   * evaluates, and the lag settles near two rounds (a round takes what came during the one before;
+   * under load, more events per entity each, so a round costs less per event). Inline, the same
+   * follows from the evaluation slices growing with the lag.
    */
   private paceAcks(): Promise<void> {
     if (this.link.mode !== 'worker' || this.link.failure !== undefined || this.closed)
       return Promise.resolve();
     if (this.lagMs(performance.now()) <= ACK_PACE_LAG_MS) return Promise.resolve();
+    const round = this.roundsStarted + 1;
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ACK_WAIT_MAX_MS);
-      this.ackWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
+      this.ackWaiters.push({
+        round,
+        release: () => {
+          clearTimeout(timer);
+          resolve();
+        },
       });
     });
   }
 
-  /** Release the waiting acknowledgements once tags caught up (or always, with `all`). */
+  /** Release the acknowledgements whose round ended (all of them, with `all`). */
   private releaseAcks(all: boolean): void {
     if (this.ackWaiters.length === 0) return;
-    if (!all && this.lagMs(performance.now()) > ACK_PACE_LAG_MS) return;
-    const waiting = this.ackWaiters;
-    this.ackWaiters = [];
-    for (const w of waiting) w();
+    const done = this.roundsDone;
+    const release = all ? this.ackWaiters : this.ackWaiters.filter((w) => w.round <= done);
+    if (release.length === 0) return;
+    this.ackWaiters = all ? [] : this.ackWaiters.filter((w) => w.round > done);
+    for (const w of release) w.release();
   }
 
   /** Apply every logged message that is now on disk, in seq order. */
@@ -610,6 +624,7 @@ export class RealtimeRuntime {
         // An entity already served needs only the tags whose value changed (the store holds the rest).
         return [e, this.served.has(e)];
       };
+      this.roundsStarted++;
       await this.link.evaluate(next, T, evaluationSliceMs(this.lagMs(started)), (ids, values) =>
         this.apply(ids, updatesOf(ids, values, profilesOf, T), T, evaluatedFor, sliceWall, started),
       );
@@ -626,6 +641,7 @@ export class RealtimeRuntime {
         }
       }
     }
+    this.roundsDone = this.roundsStarted;
     this.releaseAcks(this.link.failure !== undefined);
     // More to do: yield to I/O, then go on; else wait for the next tick.
     this.scheduleCommit(this.dirty.size > 0 ? 1 : this.config.realtime.commitIntervalMs);
@@ -685,7 +701,6 @@ export class RealtimeRuntime {
         this.dirtyAt.set(e, evaluatedAt);
       }
     }
-    this.releaseAcks(false);
   }
 
   /** Add entities of the refresh sweep: all of them once per refresh interval, spread evenly. */

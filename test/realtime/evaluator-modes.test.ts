@@ -13,7 +13,7 @@ import { Rng } from '../../src/generate/prng.js';
 import type { RealtimeRuntime } from '../../src/realtime/runtime.js';
 import { checkMessage, type SegmentMessage } from '../../src/realtime/segment-message.js';
 import { tempDir } from '../helpers.js';
-import { cardWorld, REALTIME_SECTION, startRealtimeServer } from './fixture.js';
+import { cardPayments, cardWorld, REALTIME_SECTION, startRealtimeServer } from './fixture.js';
 
 interface Served {
   readonly server: RunningServer;
@@ -44,6 +44,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([worker?.server.close(), inline?.server.close()]);
 });
+
+/** Block the event loop (as a long burst of work would). */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}
 
 /** A random stream: payments (some out of order, some of new customers) and identify traits. */
 function randomStream(seed: number, count: number): SegmentMessage[] {
@@ -171,6 +179,30 @@ describe('live tags in a worker thread and on the event loop', () => {
 
     await sendToBoth(randomStream(2, 300));
     expectSame(servedValues(worker), servedValues(inline));
+  });
+
+  it('holds an acknowledgement until its events are served while tags are behind (worker mode)', async () => {
+    const rt = worker.rt;
+    await rt.settle();
+    const count = (id: string) =>
+      Object.values(worker.server.holder.current.profile(id, { tags: ['txn_count_90d'] }).categories)
+        .flat()
+        .find((t) => t.name === 'txn_count_90d')?.value as number;
+    const before = count('C0000002');
+    // A's customer is applied and waits for the next commit tick; the event loop is then blocked for
+    // 150 ms (no tick can run), so when B is durable the oldest unserved event is > 100 ms old.
+    await rt.accept(cardPayments(worldMs, 'C0000001', 1, 'pace-a'), 'http');
+    const b = rt.accept(cardPayments(worldMs, 'C0000002', 2, 'pace-b'), 'http');
+    busy(150);
+    await b;
+    // Acknowledged only once evaluated: B's payments are served already.
+    expect(count('C0000002')).toBe(before + 2);
+    // While tags keep up, an ack does not wait for evaluation.
+    await rt.settle();
+    await rt.accept(cardPayments(worldMs, 'C0000002', 1, 'pace-c'), 'http');
+    expect(count('C0000002')).toBe(before + 2);
+    await rt.settle();
+    expect(count('C0000002')).toBe(before + 3);
   });
 
   it('reports a stopped worker once, and acknowledges events without waiting for it', async () => {
