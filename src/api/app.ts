@@ -685,6 +685,15 @@ export function createApp(opts: ApiOptions): {
   app.get('/healthz', (c) => c.json({ ok: true, version: VERSION }));
   app.get('/readyz', (c) => {
     const s = holder.current;
+    // Live tags that stopped being evaluated (the evaluation worker died) make the server not ready:
+    // it still answers, but with values that no longer follow the events it acknowledges.
+    const stopped = opts.realtime?.runtime?.status().evaluator.error;
+    if (stopped !== undefined) {
+      return c.json(
+        { ready: false, reason: `live tags are not evaluated: ${stopped}`, buildId: s.info.buildId },
+        503,
+      );
+    }
     return c.json({ ready: true, buildId: s.info.buildId, entities: s.size });
   });
   app.get('/metrics', (c) =>

@@ -224,5 +224,10 @@ describe('live tags in a worker thread and on the event loop', () => {
     expect(status.evaluator.mode).toBe('worker');
     expect(status.evaluator.error).toMatch(/evaluation worker exited/);
     expect(logged.filter((m) => m.includes('evaluation failed'))).toHaveLength(1);
+    // Not ready any more (it still answers): an orchestrator restarts it.
+    const ready = await fetch(`${worker.server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toMatch(/live tags are not evaluated/);
+    expect((await fetch(`${inline.server.url}/readyz`)).status).toBe(200);
   });
 });
