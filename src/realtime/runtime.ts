@@ -629,9 +629,11 @@ export class RealtimeRuntime {
         this.apply(ids, updatesOf(ids, values, profilesOf, T), T, evaluatedFor, sliceWall, started),
       );
     } catch (e) {
-      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      const message = e instanceof Error ? e.message : String(e);
       // A stopped worker fails every evaluation the same way: said once (status has it too).
-      if (message !== this.lastEvaluationError) this.log(`real time: evaluation failed: ${message}`);
+      if (message !== this.lastEvaluationError) {
+        this.log(`real time: evaluation failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+      }
       this.lastEvaluationError = message;
       // Entities of the failed slice are not pending any more: they must not hold lagMs up.
       for (const id of this.dirtyAt.keys()) {
