@@ -336,7 +336,8 @@ class AggState {
 interface TagInputs {
   /** Aggregate slots (see IncrementalEngine.slotOf). */
   readonly aggs: readonly number[];
-  readonly tags: readonly string[];
+  /** Input tags, by index (IncrementalEngine.tagIndex); -1 for a name not evaluated here (never changes). */
+  readonly tags: readonly number[];
   readonly asOf: boolean;
 }
 
@@ -461,6 +462,11 @@ export class IncrementalEngine {
   private readonly affinityOfSlot: (AffinityState | undefined)[] = [];
   /** During an evaluation: 1 for the slots changed since the entity's last one (from changedSlots). */
   private readonly changedNow: Uint8Array;
+  /** During an evaluation: 1 for the tags whose value changed in it (listed in changedTagList). */
+  private readonly changedTagNow: Uint8Array;
+  private readonly changedTagList: number[] = [];
+  /** Each slot's filter, compiled (a row entering a window is checked against it). */
+  private readonly slotFilter: (RowExpr | undefined)[];
   /** The affinity aggregates of each source (their populations change with its events). */
   private readonly affinityBySource = new Map<string, Aggregate[]>();
   private readonly compiledTags: { tag: TagIR; value: Compiled; inputs: TagInputs }[];
@@ -525,12 +531,13 @@ export class IncrementalEngine {
         }
       }
     }
+    this.tagIndex = new Map(tags.map((t, i) => [t.name as string, i]));
     this.compiledTags = tags.map((tag) => ({
       tag,
       value: compileClosure(tag.value, program.timezone),
-      inputs: inputsOf(tag.value, this.slotOf),
+      inputs: inputsOf(tag.value, this.slotOf, this.tagIndex),
     }));
-    this.tagIndex = new Map(tags.map((t, i) => [t.name as string, i]));
+    this.changedTagNow = new Uint8Array(tags.length);
     this.rowEnv = new RowEnv(this.profiles);
     const windowIds = new Map<string, number>();
     this.affinitySlot = new Uint8Array(this.aggregates.length);
@@ -552,6 +559,7 @@ export class IncrementalEngine {
       if (a.fn === 'affinity') this.affinitySlot[slot] = 1;
       this.affinityOfSlot.push(this.affinity.get(a.id));
     });
+    this.slotFilter = this.aggregates.map((a) => (a.filter ? this.rowExpr(a.filter) : undefined));
   }
 
   /** Mark an aggregate's value as possibly changed for the entity's next evaluation. */
@@ -783,22 +791,25 @@ export class IncrementalEngine {
       for (let i = 0; i < tags.length; i++) values[i] = tags[i]!.value(env);
       e.unsentAll = true;
     } else {
-      const changed = new Set<string>();
+      const changedTags = this.changedTagList;
       // Which aggregates changed, in an array of the engine's (read per tag input; the states are
       // scattered in memory). Cleared below.
       const changedNow = this.changedNow;
       for (const slot of e.changedSlots) changedNow[slot] = 1;
       for (let i = 0; i < tags.length; i++) {
-        const { tag, value, inputs } = tags[i]!;
-        if (!this.mayChange(inputs, moved, changed)) continue;
+        const { value, inputs } = tags[i]!;
+        if (!this.mayChange(inputs, moved)) continue;
         const v = value(env);
         if (!sameValue(v, base[i] ?? null)) {
           values[i] = v;
-          changed.add(tag.name);
+          this.changedTagNow[i] = 1;
+          changedTags.push(i);
           e.unsent.add(i);
         }
       }
       for (const slot of e.changedSlots) changedNow[slot] = 0;
+      for (const i of changedTags) this.changedTagNow[i] = 0;
+      changedTags.length = 0;
     }
     for (const slot of e.changedSlots) e.aggs[slot]!.changed = false;
     e.changedSlots.length = 0;
@@ -810,11 +821,11 @@ export class IncrementalEngine {
   }
 
   /** Whether a tag's inputs may have changed since the entity's base values were computed. */
-  private mayChange(inputs: TagInputs, moved: boolean, changedTags: ReadonlySet<string>): boolean {
+  private mayChange(inputs: TagInputs, moved: boolean): boolean {
     if (inputs.asOf && moved) return true;
     for (const slot of inputs.aggs)
       if (this.changedNow[slot] === 1 || this.affinitySlot[slot] === 1) return true;
-    for (const t of inputs.tags) if (changedTags.has(t)) return true;
+    for (const t of inputs.tags) if (this.changedTagNow[t] === 1) return true;
     return false;
   }
 
@@ -888,32 +899,33 @@ export class IncrementalEngine {
    */
   private rowEval(e: EntityState): (x: Expr, r: EventRow) => RefValue {
     if (e.reader) return e.reader;
-    const env = this.rowEnv;
-    e.reader = (x, r) => {
-      const b = r as Buffered;
-      const c = this.rowExpr(x);
-      const cached = b.cache?.[c.slot];
-      if (cached !== undefined) return cached;
-      const prevRow = env.row;
-      const prevEntity = env.entity;
-      env.row = b;
-      env.entity = e;
-      let v: RefValue;
-      try {
-        v = c.f(env);
-      } finally {
-        env.row = prevRow;
-        env.entity = prevEntity;
-      }
-      // Values reading as_of change with T: do not cache those.
-      if (!c.readsAsOf) {
-        // Sized for every row expression compiled so far: filled by slot, it does not grow piecemeal.
-        if (!b.cache) b.cache = new Array(this.rowExprByText.size);
-        b.cache[c.slot] = v;
-      }
-      return v;
-    };
+    e.reader = (x, r) => this.rowValue(e, this.rowExpr(x), r as Buffered);
     return e.reader;
+  }
+
+  /** A compiled row expression's value for one of an entity's rows (from the row's cache when there). */
+  private rowValue(e: EntityState, c: RowExpr, b: Buffered): RefValue {
+    const cached = b.cache?.[c.slot];
+    if (cached !== undefined) return cached;
+    const env = this.rowEnv;
+    const prevRow = env.row;
+    const prevEntity = env.entity;
+    env.row = b;
+    env.entity = e;
+    let v: RefValue;
+    try {
+      v = c.f(env);
+    } finally {
+      env.row = prevRow;
+      env.entity = prevEntity;
+    }
+    // Values reading as_of change with T: do not cache those.
+    if (!c.readsAsOf) {
+      // Sized for every row expression compiled so far: filled by slot, it does not grow piecemeal.
+      if (!b.cache) b.cache = new Array(this.rowExprByText.size);
+      b.cache[c.slot] = v;
+    }
+    return v;
   }
 
   /** Move one window's range of an entity to as-of T, counting the rows entering and leaving it. */
@@ -971,10 +983,12 @@ export class IncrementalEngine {
   private count(e: EntityState, win: WindowOf, r: Buffered, sign: 1 | -1): void {
     const ev = this.rowEval(e);
     const aggs = e.aggs;
+    const filters = this.slotFilter;
     for (const slot of win.slots) {
       const a = this.aggregates[slot]!;
       // A row the filter drops changes nothing computed from the range: the cached value stays.
-      if (a.filter && ev(a.filter, r) !== true) continue;
+      const filter = filters[slot];
+      if (filter !== undefined && this.rowValue(e, filter, r) !== true) continue;
       const s = aggs[slot]!;
       s.hasCached = false;
       s.cycles = undefined;
@@ -1381,7 +1395,11 @@ function rankedValue(a: Aggregate, groups: ReadonlyMap<RefValue, RankGroup>): Re
 }
 
 /** What a value expression reads: aggregate slots, tag names, whether it reads as_of. */
-function inputsOf(x: Expr, slotOf: ReadonlyMap<string, number>): TagInputs {
+function inputsOf(
+  x: Expr,
+  slotOf: ReadonlyMap<string, number>,
+  tagIndex: ReadonlyMap<string, number>,
+): TagInputs {
   const aggs = new Set<string>();
   const tags = new Set<string>();
   let asOf = false;
@@ -1391,7 +1409,11 @@ function inputsOf(x: Expr, slotOf: ReadonlyMap<string, number>): TagInputs {
     else if (e.kind === 'as_of') asOf = true;
   });
   // An aggregate without a slot is not one of the program's (never expected): -1 reads as always changed.
-  return { aggs: [...aggs].map((id) => slotOf.get(id) ?? -1), tags: [...tags], asOf };
+  return {
+    aggs: [...aggs].map((id) => slotOf.get(id) ?? -1),
+    tags: [...tags].map((t) => tagIndex.get(t) ?? -1),
+    asOf,
+  };
 }
 
 /** Whether two tag values are the same (lists and objects compared by content). */
