@@ -697,7 +697,11 @@ export function createApp(opts: ApiOptions): {
     return c.json({ ready: true, buildId: s.info.buildId, entities: s.size });
   });
   app.get('/metrics', (c) =>
-    c.body(metrics.text(holder), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+    c.body(
+      metrics.text(holder, () => opts.realtime?.runtime?.status()),
+      200,
+      { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+    ),
   );
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

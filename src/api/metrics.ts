@@ -1,9 +1,10 @@
 /**
  * Prometheus metrics in the text exposition format, kept by hand (a few counters and one histogram
  * need no client library): requests by route, method and status, request durations, rejections,
- * and what the store holds.
+ * what the store holds, and with real time on, its counters, lag and whether live tags are evaluated.
  */
 import type { StoreHolder } from '../online/store-holder.js';
+import type { RealtimeStatus } from '../realtime/runtime.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -57,7 +58,8 @@ export class Metrics {
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
   }
 
-  text(holder: StoreHolder): string {
+  /** The exposition text; `realtime` gives the real-time status when it runs. */
+  text(holder: StoreHolder, realtime?: () => RealtimeStatus | undefined): string {
     const out: string[] = [];
     out.push('# HELP tagverse_http_requests_total HTTP requests by route, method and status.');
     out.push('# TYPE tagverse_http_requests_total counter');
@@ -98,6 +100,59 @@ export class Metrics {
     out.push('# HELP tagverse_process_resident_memory_bytes Resident memory.');
     out.push('# TYPE tagverse_process_resident_memory_bytes gauge');
     out.push(`tagverse_process_resident_memory_bytes ${process.memoryUsage.rss()}`);
+    const rt = realtime?.();
+    if (rt) realtimeMetrics(rt, out);
     return `${out.join('\n')}\n`;
   }
+}
+
+/** Real-time counters and gauges: what an alert on ingestion, lag or a stopped evaluator reads. */
+function realtimeMetrics(rt: RealtimeStatus, out: string[]): void {
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
+    out.push(`# HELP ${name} ${help}`);
+    out.push(`# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
+  };
+  metric(
+    'tagverse_realtime_messages_total',
+    'counter',
+    'Messages taken by real-time ingestion, by outcome.',
+    [
+      ['{outcome="accepted"}', rt.accepted],
+      ['{outcome="duplicate"}', rt.duplicates],
+      ['{outcome="rejected"}', rt.rejected],
+      ['{outcome="ignored"}', rt.ignored],
+    ],
+  );
+  metric(
+    'tagverse_realtime_lag_seconds',
+    'gauge',
+    'How far served tags are behind: the age of the oldest accepted event not evaluated yet.',
+    [['', rt.lagMs / 1000]],
+  );
+  metric(
+    'tagverse_realtime_served_latency_seconds',
+    'gauge',
+    'Acceptance-to-served latency over recent evaluations.',
+    [
+      ['{quantile="0.5"}', (rt.latencyMs.p50 ?? 0) / 1000],
+      ['{quantile="0.99"}', (rt.latencyMs.p99 ?? 0) / 1000],
+    ],
+  );
+  metric('tagverse_realtime_dirty_entities', 'gauge', 'Entities waiting to be evaluated.', [
+    ['', rt.dirtyEntities],
+  ]);
+  metric(
+    'tagverse_realtime_pending_flush_messages',
+    'gauge',
+    'Logged messages not yet written into the warehouse.',
+    [['', rt.pendingFlush]],
+  );
+  metric('tagverse_realtime_log_bytes', 'gauge', 'Size of the write-ahead log on disk.', [['', rt.walBytes]]);
+  metric(
+    'tagverse_realtime_evaluator_up',
+    'gauge',
+    '1 while live tags are evaluated, 0 once evaluation stopped (see /v1/realtime/status evaluator.error).',
+    [[`{mode="${rt.evaluator.mode}"}`, rt.evaluator.error === undefined ? 1 : 0]],
+  );
 }

@@ -224,6 +224,11 @@ describe('live tags in a worker thread and on the event loop', () => {
       logged.push(m);
       log(m);
     };
+    const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
+    const before = await metrics(worker.server.url);
+    expect(before).toContain('tagverse_realtime_evaluator_up{mode="worker"} 1');
+    expect(before).toMatch(/tagverse_realtime_messages_total\{outcome="accepted"\} [1-9]\d*/);
+    expect(before).toMatch(/tagverse_realtime_lag_seconds \d/);
     await rt.link.worker.terminate();
     const result = await worker.rt.accept(randomStream(3, 20), 'http');
     expect(result.accepted).toBe(20);
@@ -237,5 +242,7 @@ describe('live tags in a worker thread and on the event loop', () => {
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { reason: string }).reason).toMatch(/live tags are not evaluated/);
     expect((await fetch(`${inline.server.url}/readyz`)).status).toBe(200);
+    expect(await metrics(worker.server.url)).toContain('tagverse_realtime_evaluator_up{mode="worker"} 0');
+    expect(await metrics(inline.server.url)).toContain('tagverse_realtime_evaluator_up{mode="inline"} 1');
   });
 });
