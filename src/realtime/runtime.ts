@@ -47,7 +47,15 @@ import {
   sourceShapes,
 } from './initial-state.js';
 import { SegmentMapper, type SourceShape } from './mapping.js';
-import { cellKind, type Effect, evaluatorValue, type LoggedMessage, type Via } from './records.js';
+import {
+  cellKind,
+  type Effect,
+  evaluatorValue,
+  type LoggedMessage,
+  type ProfileEffect,
+  type RowEffect,
+  type Via,
+} from './records.js';
 import type { SegmentMessage } from './segment-message.js';
 import { loadTriggers } from './triggers/definitions.js';
 import { Deliverer } from './triggers/delivery.js';
@@ -66,6 +74,8 @@ const LIVE_FILE_ID = 2 ** 40;
 const MINUTE_US = 60_000_000;
 /** Acks wait for their events' evaluation while served tags are further behind than this (worker mode; see paceAcks). */
 const ACK_PACE_LAG_MS = 100;
+/** A worker that stops again this soon after a restart is not restarted (see recoverEngine). */
+const RESTART_MIN_INTERVAL_MS = 60_000;
 /** The longest an ack waits for evaluation (a stalled evaluation must not stop acknowledgements). */
 const ACK_WAIT_MAX_MS = 10_000;
 
@@ -137,7 +147,12 @@ export interface RealtimeStatus {
   readonly dedupe: { readonly ids: number; readonly evicted: number; readonly coversMs: number };
   readonly triggers?: Record<string, unknown>;
   /** Where tags are evaluated, and why evaluation stopped if it did. */
-  readonly evaluator: { readonly mode: 'inline' | 'worker'; readonly error?: string };
+  readonly evaluator: {
+    readonly mode: 'inline' | 'worker';
+    readonly error?: string;
+    /** Workers started again after one stopped. */
+    readonly restarts: number;
+  };
 }
 
 export class RealtimeRuntime {
@@ -190,6 +205,12 @@ export class RealtimeRuntime {
   /** Evaluation rounds (commits) started and ended. */
   private roundsStarted = 0;
   private roundsDone = 0;
+  /** A new evaluation worker being loaded (after one stopped); flushes wait for it. */
+  private recovering: Promise<void> | undefined;
+  private restarts = 0;
+  private lastRestartAt = Number.NEGATIVE_INFINITY;
+  /** A restarted worker stopped again soon: left stopped. */
+  private restartGaveUp = false;
   private flushBackoffMs = 0;
   private commitTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -517,16 +538,7 @@ export class RealtimeRuntime {
           if (!shape) break;
           const entity = this.engineId(fx.entity);
           const full = evaluatorRow(shape, fx.row, this.lookups);
-          if (this.program.eventSources.includes(fx.source)) {
-            this.link.add({
-              source: fx.source,
-              entity,
-              time: fx.time,
-              fileId: LIVE_FILE_ID,
-              row: m.seq,
-              data: project(full, this.keepColumns.get(fx.source)),
-            });
-          }
+          this.addEvent(this.link, fx, entity, m.seq, full);
           if (fx.time > this.maxEventTime) this.maxEventTime = fx.time;
           if (this.triggers?.watches(fx.source)) {
             const list = this.batchEvents.get(entity) ?? [];
@@ -540,15 +552,9 @@ export class RealtimeRuntime {
           const shape = this.shapes.get(fx.source);
           if (!shape) break;
           const entity = this.engineId(fx.entity);
-          const set: Record<string, unknown> = {};
+          const set = profileSet(shape, fx.row);
           const changes = this.profileChanges.get(entity) ?? {};
-          const types = new Map(shape.columns.map((c) => [c.name, c.type]));
-          for (const [c, v] of Object.entries(fx.row)) {
-            const type = types.get(c);
-            if (type === undefined) continue;
-            set[c] = evaluatorValue(v, cellKind(type));
-            changes[`${fx.source}.${c}`] = set[c];
-          }
+          for (const [c, v] of Object.entries(set)) changes[`${fx.source}.${c}`] = v;
           this.profileChanges.set(entity, changes);
           if (this.program.profiles.includes(fx.source)) this.link.mergeProfile(fx.source, entity, set);
           this.markDirty(entity, m.at);
@@ -568,10 +574,107 @@ export class RealtimeRuntime {
     if (
       !replay &&
       !this.flushing &&
+      !this.recovering &&
       this.flushBackoffMs === 0 &&
       this.pendingFlush.length >= this.config.realtime.flushRows
     )
       void this.flush();
+  }
+
+  /**
+   * The evaluation worker stopped (a crash, out of memory): start a new one with the state again —
+   * the warehouse's events, then the messages applied since its position — and evaluate every entity
+   * anew. Flushes wait meanwhile (a flush during the load would put its messages in both or neither).
+   * A worker stopping again within RESTART_MIN_INTERVAL_MS is left stopped: /readyz then fails, so
+   * that an orchestrator restarts the server.
+   */
+  private recoverEngine(): void {
+    if (this.recovering || this.closed || this.restartGaveUp || this.link.mode !== 'worker') return;
+    const now = this.wallMs();
+    if (now - this.lastRestartAt < RESTART_MIN_INTERVAL_MS) {
+      this.restartGaveUp = true;
+      this.log('real time: the evaluation worker stopped again soon after a restart; not restarting it');
+      return;
+    }
+    this.lastRestartAt = now;
+    this.recovering = this.loadNewEngine()
+      .catch((e: unknown) =>
+        this.log(
+          `real time: could not restart the evaluation worker: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      )
+      .finally(() => {
+        this.recovering = undefined;
+      });
+  }
+
+  private async loadNewEngine(): Promise<void> {
+    const started = Date.now();
+    this.log(`real time: restarting the evaluation worker (${this.link.failure})`);
+    await this.flushing;
+    const link = startEngine(this.program, this.liveTags, 'worker');
+    try {
+      let upTo = 0;
+      await this.turn(async () => {
+        const wh = await Warehouse.open(this.config.engine.path, { readOnly: true });
+        try {
+          upTo = this.warehouseSeq;
+          await loadEngineState(wh, this.config, this.program, link, this.clockT(), {
+            entityOf: (k) => this.engineId(k as string | number),
+          });
+        } finally {
+          wh.close();
+        }
+      });
+      link.refreshPopulation(this.clockT());
+      // Applied since the warehouse's position, and then the switch, in one step: a message applied
+      // from now on goes to the new engine.
+      for (const m of this.pendingFlush) if (m.seq > upTo) this.reapply(link, m);
+      this.link = link;
+    } catch (e) {
+      await link.close();
+      throw e;
+    }
+    // Every entity is evaluated again, all its tags (those of the lost round included).
+    this.served.clear();
+    for (const e of link.entityIds()) this.dirty.add(e);
+    this.lastEvaluationError = undefined;
+    await link.sync();
+    this.restarts++;
+    this.log(`real time: evaluation worker restarted in ${Date.now() - started} ms`);
+    this.scheduleCommit(0);
+  }
+
+  /** A logged row's event, for the engine (when the tags read its source). */
+  private addEvent(
+    link: EngineLink,
+    fx: RowEffect,
+    entity: EntityId,
+    seq: number,
+    full: Readonly<Record<string, unknown>>,
+  ): void {
+    if (!this.program.eventSources.includes(fx.source)) return;
+    link.add({
+      source: fx.source,
+      entity,
+      time: fx.time,
+      fileId: LIVE_FILE_ID,
+      row: seq,
+      data: project(full, this.keepColumns.get(fx.source)),
+    });
+  }
+
+  /** A message already applied, again: its events and profile updates, into a new engine. */
+  private reapply(link: EngineLink, m: LoggedMessage): void {
+    for (const fx of m.fx) {
+      if (fx.k !== 'row' && fx.k !== 'profile') continue;
+      const shape = this.shapes.get(fx.source);
+      if (!shape) continue;
+      const entity = this.engineId(fx.entity);
+      if (fx.k === 'row') this.addEvent(link, fx, entity, m.seq, evaluatorRow(shape, fx.row, this.lookups));
+      else if (this.program.profiles.includes(fx.source))
+        link.mergeProfile(fx.source, entity, profileSet(shape, fx.row));
+    }
   }
 
   private markDirty(e: EntityId, sinceMs: number): void {
@@ -635,6 +738,7 @@ export class RealtimeRuntime {
         this.log(`real time: evaluation failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
       }
       this.lastEvaluationError = message;
+      if (this.link.failure !== undefined) this.recoverEngine();
       // Entities of the failed slice are not pending any more: they must not hold lagMs up.
       for (const id of this.dirtyAt.keys()) {
         if (!this.dirty.has(id)) {
@@ -783,6 +887,7 @@ export class RealtimeRuntime {
 
   /** Start a flush (or join the one running); resolves when it ends, whether it succeeded or not. */
   flush(): Promise<void> {
+    if (this.recovering) return this.recovering.then(() => this.flush());
     if (!this.flushing) {
       this.flushing = this.doFlush().finally(() => {
         this.flushing = undefined;
@@ -862,6 +967,7 @@ export class RealtimeRuntime {
       ...(this.lastFlushError ? { lastFlushError: this.lastFlushError } : {}),
       evaluator: {
         mode: this.link.mode,
+        restarts: this.restarts,
         ...(this.link.failure !== undefined ? { error: this.link.failure } : {}),
       },
       latencyMs: this.latencies.summary(),
@@ -910,6 +1016,17 @@ export class RealtimeRuntime {
       await this.link.close();
     }
   }
+}
+
+/** A logged profile update's columns, typed as the engine holds them (unknown columns left out). */
+function profileSet(shape: SourceShape, row: ProfileEffect['row']): Record<string, unknown> {
+  const set: Record<string, unknown> = {};
+  const types = new Map(shape.columns.map((c) => [c.name, c.type]));
+  for (const [c, v] of Object.entries(row)) {
+    const type = types.get(c);
+    if (type !== undefined) set[c] = evaluatorValue(v, cellKind(type));
+  }
+  return set;
 }
 
 /** A chunk of evaluated values as store updates (with the profile attributes taken with them). */
