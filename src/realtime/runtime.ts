@@ -627,6 +627,7 @@ export class RealtimeRuntime {
         }
       });
       link.refreshPopulation(this.clockT());
+      if (this.closed) throw new Error('the server is shutting down');
       // Applied since the warehouse's position, and then the switch, in one step: a message applied
       // from now on goes to the new engine.
       for (const m of this.pendingFlush) if (m.seq > upTo) this.reapply(link, m);
@@ -1013,6 +1014,8 @@ export class RealtimeRuntime {
       );
       this.deliverer?.close();
       this.releaseAcks(true);
+      // A worker being started again is closed too, not left running.
+      await this.recovering;
       await this.link.close();
     }
   }
