@@ -107,8 +107,9 @@ class InlineEngine implements EngineLink {
   async close(): Promise<void> {}
 }
 
-/** Events of one source in a row, column by column (what a batch message carries). */
+/** Events of one source in a row, column by column: an `add` change, posted as it is. */
 class AddColumns {
+  readonly k = 'add';
   readonly entity: EntityId[] = [];
   readonly time: number[] = [];
   readonly fileId: number[] = [];
@@ -131,7 +132,7 @@ class WorkerEngine implements EngineLink {
   failure: string | undefined;
   private readonly worker: Worker;
   private readonly known = new Set<EntityId>();
-  private changes: (EngineChange | AddColumns)[] = [];
+  private changes: EngineChange[] = [];
   private pendingEvents = 0;
   private open: AddColumns | undefined;
   private nextRequest = 1;
@@ -227,7 +228,7 @@ class WorkerEngine implements EngineLink {
   /** Post the queued changes (in order; before any evaluation that must see them). */
   flush(): void {
     if (this.changes.length === 0) return;
-    const changes = this.changes.map((c) => (c instanceof AddColumns ? addChange(c) : c));
+    const changes = this.changes;
     this.changes = [];
     this.pendingEvents = 0;
     this.open = undefined;
@@ -297,19 +298,6 @@ function sameColumns(cols: readonly string[], data: Readonly<Record<string, unkn
     n++;
   }
   return n === cols.length;
-}
-
-function addChange(c: AddColumns): EngineChange {
-  return {
-    k: 'add',
-    source: c.source,
-    cols: c.cols,
-    entity: c.entity,
-    time: c.time,
-    fileId: c.fileId,
-    row: c.row,
-    values: c.values,
-  };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TagProgram } from '../lang/ir.js';
 import { type EntityId, IncrementalEngine, type TagValues } from './engine.js';
+import { Interner } from './interner.js';
 
 /** Changes to the engine's state, in the order the runtime made them. */
 export type EngineChange =
@@ -57,32 +58,23 @@ export type FromWorker =
 /** Work per chunk of an evaluation's values (ms): the first entities are served before the last are done. */
 const CHUNK_MS = 10;
 
-/**
- * Interns repeated text values of events: each posted string arrives as its own copy, and the
- * engine keeps events for weeks (millions of rows, a few hundred distinct merchants or categories).
- * One table per source and column, forgotten when it grows past MAX_INTERNED (free text).
- */
-class Interner {
-  private readonly tables = new Map<string, Map<string, string>>();
-  get(key: string, s: string): string {
-    let t = this.tables.get(key);
-    if (t === undefined) {
-      t = new Map();
-      this.tables.set(key, t);
-    }
-    const v = t.get(s);
-    if (v !== undefined) return v;
-    if (t.size >= MAX_INTERNED) t.clear();
-    t.set(s, s);
-    return s;
-  }
-}
-
-const MAX_INTERNED = 100_000;
-
 export class EngineHost {
   private engine: IncrementalEngine | undefined;
-  private readonly interner = new Interner();
+  /**
+   * Text values of events, interned per source and column: each posted string arrives as its own
+   * copy, and the engine keeps weeks of events (millions of rows, a few hundred distinct merchants).
+   */
+  private readonly interners = new Map<string, Interner>();
+
+  private internerOf(source: string, column: string): Interner {
+    const key = `${source}\u0000${column}`;
+    let i = this.interners.get(key);
+    if (!i) {
+      i = new Interner();
+      this.interners.set(key, i);
+    }
+    return i;
+  }
 
   constructor(private readonly send: (m: FromWorker) => void) {}
 
@@ -119,12 +111,12 @@ export class EngineHost {
     switch (c.k) {
       case 'add': {
         const cols = c.cols;
-        const keys = cols.map((col) => `${c.source}\u0000${col}`);
+        const interners = cols.map((col) => this.internerOf(c.source, col));
         for (let i = 0; i < c.entity.length; i++) {
           const data: Record<string, unknown> = {};
           for (let j = 0; j < cols.length; j++) {
             const v = c.values[j]![i];
-            data[cols[j]!] = typeof v === 'string' ? this.interner.get(keys[j]!, v) : v;
+            data[cols[j]!] = typeof v === 'string' ? interners[j]!.get(v) : v;
           }
           const row = c.row[i]!;
           engine.add({

@@ -16,6 +16,7 @@ import { ident, qualified } from '../warehouse/sql.js';
 import { duckdbType } from '../warehouse/types.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { EntityId, IncomingEvent } from './engine.js';
+import { Interner } from './interner.js';
 import type { SourceShape } from './mapping.js';
 import { type Cell, cellKind, evaluatorValue } from './records.js';
 
@@ -223,20 +224,6 @@ export function project(
   const out: Record<string, unknown> = {};
   for (const c of keep) out[c] = row[c] ?? null;
   return out;
-}
-
-/** Interns repeated text values so millions of events share a few hundred strings. */
-class Interner {
-  private readonly seen = new Map<string, string>();
-  get(s: string): string {
-    let v = this.seen.get(s);
-    if (v === undefined) {
-      if (this.seen.size > 100_000) return s;
-      this.seen.set(s, s);
-      v = s;
-    }
-    return v;
-  }
 }
 
 function itemOf(vector: DuckDBVector, i: number): unknown {
