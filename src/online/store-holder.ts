@@ -92,7 +92,7 @@ export class StoreHolder {
   /** Requests holding the current store across turns of the event loop, and changes waiting for them. */
   private pins = 0;
   private waitingChanges: (() => void)[] = [];
-  private readonly swapListeners: ((store: TagStore) => void)[] = [];
+  private readonly swapListeners: ((store: TagStore, previous: TagStore) => void)[] = [];
   private reloading: Promise<ReloadResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastStat = '';
@@ -160,8 +160,11 @@ export class StoreHolder {
     });
   }
 
-  /** Called with the new store after every reload swap (real time re-applies its values to it). */
-  onSwap(listener: (store: TagStore) => void): void {
+  /**
+   * Called with the new store and the one it replaced after every reload swap, before any reader can
+   * see the new one (real time puts its values into it).
+   */
+  onSwap(listener: (store: TagStore, previous: TagStore) => void): void {
     this.swapListeners.push(listener);
   }
 
@@ -196,9 +199,10 @@ export class StoreHolder {
       }
     }
     // The swap: one assignment. Requests in flight keep the store they started with.
+    const previous = this.store;
     this.store = store;
     this.key = key;
-    for (const l of this.swapListeners) l(store);
+    for (const l of this.swapListeners) l(store, previous);
     this.reloads++;
     this.lastError = undefined;
     this.opts.log?.(

@@ -28,7 +28,9 @@
  */
 import type { ProjectConfig } from '../config/project.js';
 import { BUILDS } from '../engine/build.js';
+import type { RefValue } from '../lang/functions.js';
 import type { TagIR, TagProgram } from '../lang/ir.js';
+import { refValue } from '../online/columns.js';
 import { applyUpdates, type EntityUpdate } from '../online/live.js';
 import type { TagStore } from '../online/store.js';
 import type { StoreHolder } from '../online/store-holder.js';
@@ -319,7 +321,7 @@ export class RealtimeRuntime {
     this.appliedSeq = Math.max(this.appliedSeq, wal.durable);
     for (const e of firstDirty) this.markDirty(e, this.wallMs());
     this.initTriggers(store);
-    this.holder.onSwap((s) => this.onSwap(s));
+    this.holder.onSwap((s, previous) => this.onSwap(s, previous));
     this.log(
       `real time ready in ${Date.now() - started} ms: ${replayed} logged messages replayed, ${this.dirty.size} entities to evaluate first`,
     );
@@ -833,7 +835,7 @@ export class RealtimeRuntime {
   }
 
   /** After a reload swapped in a new build: put the live values of entities evaluated since into it. */
-  private onSwap(store: TagStore): void {
+  private onSwap(store: TagStore, previous: TagStore): void {
     if (store.program !== this.program && !sameTags(store.program, this.program)) {
       this.log(
         'real time: the tag definitions changed with this build; restart the server to evaluate the new ones live',
@@ -842,22 +844,28 @@ export class RealtimeRuntime {
     this.buildAsOf = Math.max(this.buildAsOf, store.info.asOfMicros);
     const T = this.clockT();
     const valuesNow = this.link.valuesNow?.bind(this.link);
-    if (!valuesNow) {
-      // The engine is in the worker: the entities served so far are evaluated again first, all their
-      // tags (until then the store shows the build's values for them).
-      const again = [...this.served];
-      this.served.clear();
-      const rest = [...this.dirty];
-      this.dirty.clear();
-      for (const e of again) this.dirty.add(e);
-      for (const e of rest) this.dirty.add(e);
-      this.scheduleCommit(0);
-      return;
-    }
     const updates: EntityUpdate[] = [];
-    for (const e of this.served)
-      updates.push({ id: String(e), tags: valuesNow(e, T) as Record<string, never>, asOf: T });
+    if (valuesNow) {
+      for (const e of this.served)
+        updates.push({ id: String(e), tags: valuesNow(e, T) as Record<string, never>, asOf: T });
+    } else {
+      // The engine is in the worker: the values it sent last are in the store being replaced (the
+      // store holds what an entity served last got, see apply), so they are copied from there.
+      // Readers never see the build's older values for these entities.
+      for (const e of this.served) {
+        const update = liveValuesIn(previous, String(e), this.liveTags);
+        if (update) updates.push(update);
+        else this.reevaluate(e);
+      }
+    }
     applyUpdates(store, updates);
+  }
+
+  /** Evaluate an entity again soon, sending all its tags. */
+  private reevaluate(e: EntityId): void {
+    this.served.delete(e);
+    this.dirty.add(e);
+    this.scheduleCommit(0);
   }
 
   // ---- into the warehouse ------------------------------------------------------------------------
@@ -1067,6 +1075,20 @@ export function liveTagsOf(program: TagProgram): TagIR[] {
 
 function sameTags(a: TagProgram, b: TagProgram): boolean {
   return JSON.stringify(a.tags.map((t) => t.definition)) === JSON.stringify(b.tags.map((t) => t.definition));
+}
+
+/** An entity's live tag values (and their as-of time) as a store holds them, if it holds the entity. */
+function liveValuesIn(store: TagStore, id: string, liveTags: readonly TagIR[]): EntityUpdate | undefined {
+  const o = store.ordinal(id);
+  if (o === undefined) return undefined;
+  const tags: Record<string, RefValue> = {};
+  for (const t of liveTags) {
+    const col = store.tags.get(t.name);
+    if (col) tags[t.name] = refValue(col, o);
+  }
+  // NaN: the build's as-of time, which the new store's own stands for.
+  const asOf = store.entityAsOf?.[o];
+  return asOf === undefined || Number.isNaN(asOf) ? { id, tags } : { id, tags, asOf };
 }
 
 /** The newest event time in the warehouse (µs), over every events source. */

@@ -152,18 +152,29 @@ describe('live tags in a worker thread and on the event loop', () => {
     await sendToBoth(randomStream(1, 600));
     const after = servedValues(worker);
     expectSame(after, servedValues(inline));
+    const storeBefore = worker.server.holder.current;
     // Not vacuous: most customers' values moved, and customers new to the world are served.
     const moved = [...after].filter(([id, v]) => before.get(id) !== v).length;
     expect(moved).toBeGreaterThan(50);
     expect(after.has('C0000070')).toBe(true);
     expect(before.has('C0000070')).toBe(false);
 
-    // A reload swaps in the build's values; live values must come back (the worker re-evaluates the
-    // entities it served; inline puts its values back at once).
+    // A reload swaps in the build's values; live values must be put back before anyone can read the
+    // new store (the worker's are copied from the store it replaces; inline evaluates them again).
+    // What the first reader sees is taken by a swap listener registered after real time's.
+    const firstRead = new Map<Served, Map<string, string>>();
+    for (const s of [worker, inline]) {
+      s.server.holder.onSwap(() => {
+        if (!firstRead.has(s)) firstRead.set(s, servedValues(s));
+      });
+    }
     await Promise.all([
       worker.server.holder.reload({ force: true }),
       inline.server.holder.reload({ force: true }),
     ]);
+    expect(worker.server.holder.current).not.toBe(storeBefore);
+    expectSame(firstRead.get(worker)!, after);
+    expectSame(firstRead.get(inline)!, after);
     await Promise.all([worker.rt.settle(), inline.rt.settle()]);
     const reloaded = servedValues(worker);
     expectSame(reloaded, servedValues(inline));
