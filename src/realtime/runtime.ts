@@ -638,7 +638,8 @@ export class RealtimeRuntime {
       await link.close();
       throw e;
     }
-    // Every entity is evaluated again, all its tags (those of the lost round included).
+    // Every entity is evaluated again, all its tags (those of the lost round included). Their events
+    // wait in batchEvents until their values are applied, so event triggers of the lost round fire then.
     this.served.clear();
     for (const e of link.entityIds()) this.dirty.add(e);
     this.lastEvaluationError = undefined;

@@ -82,6 +82,12 @@ const TEST_TRIGGERS = `
   when: event.amount = 444444
   webhook: { url: '\${HOOK}/drop', secret: '${SECRET}' }
   quiet_hours: { from: '22:00', to: '06:00', timezone: America/New_York, during: drop }
+- name: after_a_crash
+  description: Payments of 333333 KRW (their evaluation is cut by a stopped worker in a test).
+  on: event
+  source: transactions
+  when: event.amount = 333333
+  webhook: { url: '\${HOOK}/crash', secret: '${SECRET}' }
 `;
 
 /** How far from each airport the planted restaurant of another city is (km). */
@@ -439,6 +445,28 @@ describe('enter and leave', () => {
 });
 
 describe('definitions', () => {
+  it('an event whose evaluation a stopped worker cut short fires its trigger once, after the restart', async () => {
+    const rt = server.realtime!.handle.runtime!;
+    expect(rt.status().evaluator).toMatchObject({ mode: 'worker', restarts: 0 });
+    const link = (rt as unknown as { link: { worker: { terminate(): Promise<number> } } }).link;
+    // Stopped (a crash, out of memory): the round that takes this payment fails, and its values and
+    // triggers never come back from that worker.
+    await link.worker.terminate();
+    await send(pay({ merchant_id: 'M000758', mcc: '5499' }, 333333, 'Seoul', 'crash-1', 'C0000012'));
+    await eventually(() => (rt.status().evaluator.restarts === 1 ? true : undefined), 60_000, 'a restart');
+    await eventually(() => (hooksAt('/crash').length > 0 ? true : undefined), 20_000, 'the delivery');
+    // Once: the new worker evaluates every entity again, and nothing else re-fires it.
+    await rt.settle();
+    await new Promise((r) => setTimeout(r, 300));
+    const deliveries = hooksAt('/crash');
+    expect(deliveries).toHaveLength(1);
+    const body = JSON.parse(deliveries[0]!.body) as Json;
+    expect(body.trigger.name).toBe('after_a_crash');
+    expect(body.entity).toBe('C0000012');
+    expect(body.event.messageId).toBe('crash-1');
+    expect(rt.status().evaluator.error).toBeUndefined();
+  });
+
   it('reports problems at their file position, with did-you-mean', async () => {
     writeFiles(fx.dir, {
       'triggers/zz-bad.yaml': `- name: broken
