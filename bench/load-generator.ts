@@ -76,6 +76,33 @@ export function startServeChild(
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  return listening(child, 'tagverse serve');
+}
+
+/**
+ * The machine's floor for the same load: a bare Node HTTP server in its own process answering every
+ * request with the same bytes (no routing, auth, store or metrics). Measured in the same run as the
+ * real server, it shows how much of a latency is this machine and the load generator.
+ */
+export function startBareServer(body: Buffer): Promise<{ child: ChildProcess; url: string }> {
+  const script = `
+    const http = require('node:http');
+    const body = Buffer.from(process.env.BARE_BODY, 'base64');
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    });
+    server.listen(0, '127.0.0.1', () => process.stderr.write('listening at http://127.0.0.1:' + server.address().port + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, BARE_BODY: body.toString('base64') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return listening(child, 'the bare Node server');
+}
+
+/** Resolves with the URL a child prints on stderr ("... at http://..."); rejects if it exits first. */
+function listening(child: ChildProcess, what: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -83,7 +110,7 @@ export function startServeChild(
       const m = /at (http:\/\/\S+)/.exec(err);
       if (m) resolve({ child, url: m[1]! });
     });
-    child.once('exit', (code) => reject(new Error(`tagverse serve exited with ${code}: ${err}`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${err}`)));
   });
 }
 

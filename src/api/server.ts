@@ -74,6 +74,7 @@ export async function startServer(
     ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
     log,
     warehouseTurn: turn,
+    warmPeriodMs: config.api.warmPeriodMs,
   });
   const keys = new KeyRing([...config.api.keys, ...keysFromEnv((opts.env ?? process.env).TAGVERSE_API_KEYS)]);
   if (keys.size === 0)

@@ -198,7 +198,12 @@ export interface ProjectConfig {
   readonly categories: readonly { name: string; description?: string; owner?: string }[];
   readonly sources: ReadonlyMap<string, SourceConfig>;
   /** The HTTP API: keys (hashed) and limits, defaults applied. */
-  readonly api: { readonly keys: readonly ApiKeyRecord[]; readonly limits: ApiLimits };
+  readonly api: {
+    readonly keys: readonly ApiKeyRecord[];
+    readonly limits: ApiLimits;
+    /** How often every page of the served store is read (ms; 0: never). See src/online/warm.ts. */
+    readonly warmPeriodMs: number;
+  };
   /** Real time (ingestion, write-ahead log, live tags), defaults applied. */
   readonly realtime: RealtimeConfig;
   /** Triggers: absolute folder of trigger files and of their delivery logs. */
@@ -547,5 +552,6 @@ function resolveApi(api: ProjectConfigInput['api']): ProjectConfig['api'] {
       requestsPerSecond: l.requests_per_second ?? d.requestsPerSecond,
       burst: l.burst ?? d.burst,
     },
+    warmPeriodMs: api?.warm_period_ms ?? 5000,
   };
 }

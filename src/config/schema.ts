@@ -230,6 +230,14 @@ const ApiSchema = z
           .describe('Requests a key may make at once above the rate (default 200).'),
       })
       .optional(),
+    warm_period_ms: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'Read every page of the served store once per this period, in small steps, so that a machine that takes idle memory back does not stall lookups on it (default 5000; 0 turns it off).',
+      ),
   })
   .describe('The HTTP API (tagverse serve): keys, roles and limits.');
 

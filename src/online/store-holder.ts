@@ -11,6 +11,7 @@ import { Warehouse } from '../warehouse/warehouse.js';
 import { loadStore } from './load.js';
 import { readSnapshot, snapshotKey, snapshotPath, writeSnapshot } from './snapshot.js';
 import type { TagStore } from './store.js';
+import { StoreWarmer } from './warm.js';
 
 export interface OpenStoreOptions {
   /** Read and write the snapshot file (default true). */
@@ -21,6 +22,8 @@ export interface OpenStoreOptions {
    * the warehouse (real time) never has two of its own connections on the file at once.
    */
   readonly warehouseTurn?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Keep the served store's pages resident: read them all once per this period (ms; 0 or absent: never). */
+  readonly warmPeriodMs?: number;
 }
 
 /** Identity of the latest build in the warehouse: changes with every build (and a rebuilt warehouse). */
@@ -96,6 +99,7 @@ export class StoreHolder {
   private reloading: Promise<ReloadResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastStat = '';
+  private readonly warmer: StoreWarmer | undefined;
   /** Reloads done since start, and the last reload error (a watch keeps retrying). */
   reloads = 0;
   lastError: string | undefined;
@@ -108,6 +112,10 @@ export class StoreHolder {
     this.store = first.store;
     this.key = first.key;
     this.lastStat = this.statKey();
+    if (opts.warmPeriodMs) {
+      this.warmer = new StoreWarmer(() => this.store, opts.warmPeriodMs);
+      this.warmer.start();
+    }
   }
 
   static async open(config: ProjectConfig, opts: OpenStoreOptions = {}): Promise<StoreHolder> {
@@ -198,6 +206,8 @@ export class StoreHolder {
         this.opts.log?.(`could not write the snapshot: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    // Its pages read once before the first request can (see warm.ts).
+    this.warmer?.touchAll(store);
     // The swap: one assignment. Requests in flight keep the store they started with.
     const previous = this.store;
     this.store = store;
@@ -246,8 +256,10 @@ export class StoreHolder {
     this.timer.unref();
   }
 
+  /** Stop watching the warehouse and warming the store. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.warmer?.stop();
   }
 }
