@@ -206,8 +206,8 @@ export class StoreHolder {
         this.opts.log?.(`could not write the snapshot: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    // Its pages read once before the first request can (see warm.ts).
-    this.warmer?.touchAll(store);
+    // Its pages read once before the first request can (see warm.ts), between other requests.
+    await this.warmer?.touchAllSoon(store);
     // The swap: one assignment. Requests in flight keep the store they started with.
     const previous = this.store;
     this.store = store;

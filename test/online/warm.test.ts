@@ -88,6 +88,31 @@ describe('the store warmer', () => {
     expect(pagesOf(grown)).toBeGreaterThan(pagesOf(store) * 3);
   });
 
+  it('reads a store loaded beside the served one whole, yielding to other work between slices', async () => {
+    const w = new StoreWarmer(() => store, 60_000, 1000);
+    const next = await loadStore(config);
+    applyUpdates(
+      next,
+      Array.from({ length: 5000 }, (_, i) => ({ id: `NEXT${i}`, tags: { txn_count: i }, asOf: 1 })),
+    );
+    // Other work waiting meanwhile (queued like a request's callback): it runs between slices.
+    let others = 0;
+    let done = false;
+    const other = () => {
+      others++;
+      if (!done) setImmediate(other);
+    };
+    setImmediate(other);
+    const before = w.pagesRead;
+    try {
+      await w.touchAllSoon(next);
+    } finally {
+      done = true;
+    }
+    expect(w.pagesRead - before).toBe(pagesOf(next));
+    expect(others).toBeGreaterThan(10);
+  });
+
   it('stops reading when stopped', async () => {
     const w = new StoreWarmer(() => store, 50, 5);
     w.start();
