@@ -5,8 +5,10 @@
  *
  * Both take the same changes in the same order (events, profile updates, population refreshes) and
  * evaluate a list of entities as of T into their changed tag values. The worker keeps the only copy of
- * the engine's state: changes are queued here and posted in one message per batch (events column by
- * column: cloning arrays of numbers and strings costs a fraction of cloning one object per row), and an
+ * the engine's state: changes are queued here and posted when the turn of the event loop that queued
+ * them ends, one message per accepted batch (events column by column: cloning arrays of numbers and
+ * strings costs a fraction of cloning one object per row), so the worker applies them between
+ * evaluations instead of at the start of the next one; an
  * evaluation comes back in chunks of ~10 ms of work, so the first entities are served while the
  * worker evaluates the rest.
  */
@@ -135,6 +137,7 @@ class WorkerEngine implements EngineLink {
   private changes: EngineChange[] = [];
   private pendingEvents = 0;
   private open: AddColumns | undefined;
+  private flushScheduled = false;
   private nextRequest = 1;
   /** sync() calls waiting for the worker's answer, by request number. */
   private readonly syncs = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -197,12 +200,28 @@ class WorkerEngine implements EngineLink {
     const cols = open.cols;
     for (let c = 0; c < cols.length; c++) open.values[c]!.push(data[cols[c]!]);
     if (++this.pendingEvents >= POST_EVERY_EVENTS) this.flush();
+    else this.flushSoon();
+  }
+
+  /**
+   * Post what is queued once this turn of the event loop ends (the changes of one accepted batch go
+   * together): the worker applies them while it would otherwise wait for the next evaluation, instead
+   * of first thing in it.
+   */
+  private flushSoon(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   mergeProfile(source: string, entity: EntityId, set: Readonly<Record<string, unknown>>): void {
     this.known.add(entity);
     this.changes.push({ k: 'merge', source, entity, set });
     this.open = undefined;
+    this.flushSoon();
   }
 
   setProfiles(source: string, rows: readonly Readonly<Record<string, unknown>>[]): void {
@@ -219,6 +238,7 @@ class WorkerEngine implements EngineLink {
   refreshPopulation(T: number): void {
     this.changes.push({ k: 'refresh', T });
     this.open = undefined;
+    this.flushSoon();
   }
 
   entityIds(): EntityId[] {

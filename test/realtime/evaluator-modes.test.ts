@@ -230,6 +230,27 @@ describe('live tags in a worker thread and on the event loop', () => {
     await inline.rt.settle();
   });
 
+  it('posts changes to the worker when the turn that queued them ends, not at the next evaluation', async () => {
+    const rt = worker.rt as unknown as {
+      link: { changes: unknown[]; mergeProfile(s: string, e: string, set: Record<string, unknown>): void };
+      roundsStarted: number;
+    };
+    await worker.rt.settle();
+    let checked = 0;
+    for (let attempt = 0; attempt < 20 && checked < 3; attempt++) {
+      const rounds = rt.roundsStarted;
+      // A merge that changes nothing (the engine's state stays equal to the inline server's).
+      rt.link.mergeProfile('customers', 'C0000001', {});
+      expect(rt.link.changes.length).toBeGreaterThan(0);
+      await new Promise((r) => setImmediate(r));
+      // An evaluation in between would have posted them anyway: such an attempt proves nothing.
+      if (rt.roundsStarted !== rounds) continue;
+      expect(rt.link.changes).toEqual([]);
+      checked++;
+    }
+    expect(checked).toBe(3);
+  });
+
   it('restarts a stopped worker with the whole state; a worker stopping again soon is reported, not restarted', async () => {
     const logged: string[] = [];
     const rt = worker.rt as unknown as {
