@@ -100,7 +100,7 @@ export async function flushToWarehouse(
   const started = performance.now();
   const first = messages[0]!.seq;
   const last = messages[messages.length - 1]!.seq;
-  const { bySource, profiles, rejects, links, seen } = sortEffects(messages);
+  const { bySource, profiles, rejects, links, seen } = await sortEffects(messages);
   await ensureRealtimeTables(wh);
   const staging = await JsonStaging.open(wh);
   try {
@@ -207,7 +207,7 @@ export async function flushToWarehouse(
   }
 }
 
-interface SortedEffects {
+export interface SortedEffects {
   /** Per source touched (rows, profiles or rejects): its rows in seq order and how many rejects. */
   readonly bySource: Map<
     string,
@@ -228,8 +228,14 @@ interface SortedEffects {
   readonly seen: { id: string; us: number; seq: number }[];
 }
 
-/** The effects of `messages` by table, each list in seq order. */
-function sortEffects(messages: readonly LoggedMessage[]): SortedEffects {
+/** Messages sorted between two yields to the event loop (a few ms; a flush takes up to 200,000). */
+const SORT_SLICE = 4096;
+
+/**
+ * The effects of `messages` by table, each list in seq order. Yields to the event loop every
+ * `SORT_SLICE` messages: in one go, a flush at 19,000 events/s held requests ~45 ms here.
+ */
+export async function sortEffects(messages: readonly LoggedMessage[]): Promise<SortedEffects> {
   const out: SortedEffects = { bySource: new Map(), profiles: [], rejects: [], links: [], seen: [] };
   const entry = (s: string) => {
     let e = out.bySource.get(s);
@@ -239,7 +245,9 @@ function sortEffects(messages: readonly LoggedMessage[]): SortedEffects {
     }
     return e;
   };
-  for (const m of messages) {
+  for (let i = 0; i < messages.length; i++) {
+    if (i > 0 && i % SORT_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+    const m = messages[i]!;
     if (m.dedupe) out.seen.push({ id: m.id, us: Math.round(m.at * 1000), seq: m.seq });
     for (const fx of m.fx) {
       if (fx.k === 'row') entry(fx.source).rows.push({ seq: m.seq, row: fx.row });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { type ProjectConfig, requireProject } from '../../src/config/project.js';
 import type { SourceShape } from '../../src/realtime/mapping.js';
 import type { Cell, Effect, LoggedMessage } from '../../src/realtime/records.js';
-import { flushToWarehouse } from '../../src/realtime/warehouse-sink.js';
+import { flushToWarehouse, sortEffects } from '../../src/realtime/warehouse-sink.js';
 import { ident, qualified } from '../../src/warehouse/sql.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
 import { tempDir } from '../helpers.js';
@@ -373,6 +373,34 @@ describe('warehouse sink', () => {
     } finally {
       wh.close();
     }
+  });
+
+  it('sorts a large flush by table in slices, letting other work run between them', async () => {
+    const messages = messagesFor(7, 20_000);
+    let others = 0;
+    let done = false;
+    const other = () => {
+      others++;
+      if (!done) setImmediate(other);
+    };
+    setImmediate(other);
+    let sorted: Awaited<ReturnType<typeof sortEffects>>;
+    try {
+      sorted = await sortEffects(messages);
+    } finally {
+      done = true;
+    }
+    expect(others).toBeGreaterThanOrEqual(4);
+    // Nothing lost or reordered by the slicing: every effect in seq order, per table.
+    const rows = [...sorted.bySource.values()].reduce((n, e) => n + e.rows.length, 0);
+    const expectedRows = messages.reduce((n, m) => n + m.fx.filter((f) => f.k === 'row').length, 0);
+    expect(rows).toBe(expectedRows);
+    expect(rows).toBeGreaterThan(1000);
+    for (const e of sorted.bySource.values()) {
+      const seqs = e.rows.map((r) => r.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    }
+    expect(sorted.seen.length).toBe(messages.filter((m) => m.dedupe).length);
   });
 
   it('writes nothing when a cell does not fit its column, and removes its staged files', async () => {
