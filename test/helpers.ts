@@ -69,3 +69,22 @@ export async function query<T extends Record<string, unknown> = Record<string, u
     wh.close();
   }
 }
+
+/**
+ * Run `work` while other work keeps queueing itself on the event loop (like a request's callback);
+ * returns work's result and how many times the other work ran before work finished (0: it never yielded).
+ */
+export async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let done = false;
+  const other = () => {
+    turns++;
+    if (!done) setImmediate(other);
+  };
+  setImmediate(other);
+  try {
+    return { result: await work(), turns };
+  } finally {
+    done = true;
+  }
+}

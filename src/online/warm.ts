@@ -13,8 +13,9 @@
  * and the typed arrays again continuously in small steps: one byte per 4 KB page, a slice of pages per
  * step, the whole store once per `periodMs`. A step is a few hundred µs, so it never holds the event
  * loop up the way one sweep of 760 MB (~40 ms) would. (Looking every id up again each period as well
- * cost 4% of a core at 1M entities, with no difference in the latencies measured.) A pass reads the arrays the store had when the pass began:
- * arrays real time replaced meanwhile stay alive until the pass ends (one period at most).
+ * cost 4% of a core at 1M entities, with no difference in the latencies measured.) A pass reads the
+ * arrays the store had when the pass began: arrays real time replaced meanwhile stay alive until the
+ * pass ends (one period at most).
  */
 import type { TagStore } from './store.js';
 

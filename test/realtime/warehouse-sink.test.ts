@@ -12,7 +12,7 @@ import type { Cell, Effect, LoggedMessage } from '../../src/realtime/records.js'
 import { flushToWarehouse, sortEffects } from '../../src/realtime/warehouse-sink.js';
 import { ident, qualified } from '../../src/warehouse/sql.js';
 import { Warehouse } from '../../src/warehouse/warehouse.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, turnsDuring } from '../helpers.js';
 import { flushWithAppender } from './appender-sink.js';
 
 const PROJECT = `name: sink
@@ -377,19 +377,7 @@ describe('warehouse sink', () => {
 
   it('sorts a large flush by table in slices, letting other work run between them', async () => {
     const messages = messagesFor(7, 20_000);
-    let others = 0;
-    let done = false;
-    const other = () => {
-      others++;
-      if (!done) setImmediate(other);
-    };
-    setImmediate(other);
-    let sorted: Awaited<ReturnType<typeof sortEffects>>;
-    try {
-      sorted = await sortEffects(messages);
-    } finally {
-      done = true;
-    }
+    const { result: sorted, turns: others } = await turnsDuring(() => sortEffects(messages));
     expect(others).toBeGreaterThanOrEqual(4);
     // Nothing lost or reordered by the slicing: every effect in seq order, per table.
     const rows = [...sorted.bySource.values()].reduce((n, e) => n + e.rows.length, 0);
