@@ -11,16 +11,15 @@
  * fills up (the old one lives on while responses still hold it).
  */
 import {
-  type BooleanColumn,
   type Column,
   civilFromDays,
   isoDate,
   isoFromMicros,
   type ListColumn,
   NULL_BOOL,
-  type NumberColumn,
   type StringColumn,
 } from './columns.js';
+import type { RowCursor, RowSlot } from './rows.js';
 
 const SLAB_BYTES = 256 * 1024;
 const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
@@ -282,10 +281,11 @@ export class TagJson {
   /** Booleans: whole items for false, true and null, alone then after a comma. */
   private readonly items: readonly Buffer[];
 
-  /** `head` is the item up to its value: `{"name":...,"value":`. */
+  /** `head` is the item up to its value: `{"name":...,"value":`; `slot` is where the records keep `col`. */
   constructor(
     head: string,
     readonly col: Column,
+    private readonly slot: RowSlot,
   ) {
     this.kind = kindOf(col);
     this.head = utf8(head);
@@ -296,11 +296,11 @@ export class TagJson {
         : [];
   }
 
-  /** The item of one entity, after a comma when `comma`. */
-  write(out: JsonBytes, ordinal: number, comma: boolean): void {
-    const col = this.col;
+  /** The item of the entity whose record `r` points at, after a comma when `comma`. */
+  write(out: JsonBytes, r: RowCursor, comma: boolean): void {
+    const at = this.slot.at;
     if (this.kind === Kind.Boolean) {
-      const v = (col as BooleanColumn).values[ordinal]!;
+      const v = r.u8[r.b1 + at]!;
       out.raw(this.items[(comma ? 3 : 0) + (v === NULL_BOOL ? 2 : v)]!);
       return;
     }
@@ -309,7 +309,7 @@ export class TagJson {
       case Kind.Number:
       case Kind.Time:
       case Kind.Date: {
-        const v = (col as NumberColumn).values[ordinal]!;
+        const v = r.f64[r.b8 + at]!;
         if (Number.isNaN(v)) out.raw(NULL);
         else if (this.kind === Kind.Number) out.number(v);
         else if (this.kind === Kind.Time) out.isoTime(v);
@@ -317,27 +317,22 @@ export class TagJson {
         break;
       }
       case Kind.String: {
-        const c = (col as StringColumn).codes[ordinal]!;
+        const c = r.i32[r.b4 + at]!;
         if (c < 0) out.raw(NULL);
-        else out.raw(fragments(quotedValues, (col as StringColumn).dict, quote)[c]!);
+        else out.raw(fragments(quotedValues, (this.col as StringColumn).dict, quote)[c]!);
         break;
       }
       case Kind.List:
-        writeList(out, col as ListColumn, ordinal);
+        if (r.u8[r.b1 + this.slot.flag] === 0) out.raw(NULL);
+        else writeList(out, this.col as ListColumn, r.u32[r.b4 + at]!, r.u32[r.b4 + at + 1]!);
         break;
     }
     out.byte(125); // }
   }
 }
 
-function writeList(out: JsonBytes, col: ListColumn, ordinal: number): void {
-  const from = col.starts[ordinal]!;
-  const to = col.ends[ordinal]!;
-  // A list with items is not null (asking the bitmap is a native call).
-  if (from === to && !col.nonNull.has(ordinal)) {
-    out.raw(NULL);
-    return;
-  }
+/** A list's items [from, to) in the column (not null). */
+function writeList(out: JsonBytes, col: ListColumn, from: number, to: number): void {
   const heads = fragments(itemHeads, col.dict, itemHead);
   out.byte(91); // [
   for (let k = from; k < to; k++) {

@@ -15,6 +15,8 @@
  * - A list is rewritten in place when the new one fits where the old one was, else appended after
  *   the last list; the arrays grow by half when full, and are packed again once as many slots are
  *   stale as in use. A batch costs its edits, not a copy of the column.
+ * - Profiles are read from the store's records (rows.ts): every value written to a column is copied
+ *   into its entity's record in the same step (a packed list column: every record again).
  */
 import type { ListItem, RefValue } from '../lang/functions.js';
 import { Bitmap, fullBitmap } from './bitmap.js';
@@ -28,6 +30,7 @@ import {
   packedList,
   type StringColumn,
 } from './columns.js';
+import type { ProfileRows } from './rows.js';
 import type { TagStore } from './store.js';
 
 /** New values of one entity. Tags and profile attributes not named keep their values. */
@@ -180,13 +183,21 @@ function setBit(batch: Batch, b: Bitmap, o: number, on: boolean): Bitmap {
 /** Pending list values of one batch, written at the end (the packed arrays are rebuilt once). */
 type ListEdits = Map<ListColumn, Map<number, readonly ListItem[] | null>>;
 
-function setValue(col: Column, o: number, v: RefValue, batch: Batch, lists: ListEdits): void {
+function setValue(
+  col: Column,
+  o: number,
+  v: RefValue,
+  batch: Batch,
+  lists: ListEdits,
+  rows: ProfileRows,
+): void {
   switch (col.kind) {
     case 'boolean': {
       const next = v === null ? NULL_BOOL : v === true ? 1 : v === false ? 0 : NULL_BOOL;
       const prev = col.values[o]!;
       if (prev === next) return;
       col.values[o] = next;
+      rows.copy(col, o);
       const w = col as Writable<BooleanColumn>;
       w.trueSet = setBit(batch, col.trueSet, o, next === 1);
       w.falseSet = setBit(batch, col.falseSet, o, next === 0);
@@ -198,6 +209,7 @@ function setValue(col: Column, o: number, v: RefValue, batch: Batch, lists: List
       const prev = col.values[o]!;
       if (prev === next || (Number.isNaN(prev) && Number.isNaN(next))) return;
       col.values[o] = next;
+      rows.copy(col, o);
       (col as Writable<NumberColumn>).nonNull = setBit(batch, col.nonNull, o, !Number.isNaN(next));
       markIndexStale(col);
       batch.changed++;
@@ -209,6 +221,7 @@ function setValue(col: Column, o: number, v: RefValue, batch: Batch, lists: List
       const next = text === null ? -1 : codeFor(col, text);
       if (prev === next) return;
       col.codes[o] = next;
+      rows.copy(col, o);
       const sets = col.sets as Bitmap[];
       if (prev >= 0) sets[prev] = setBit(batch, sets[prev]!, o, false);
       if (next >= 0) sets[next] = setBit(batch, sets[next]!, o, true);
@@ -306,7 +319,12 @@ function repack(col: Writable<ListColumn>, space: ListSpace): void {
  * whole column: with 10k entities that copy was 7% of the server's time at 6,000 events/s, and it
  * grows with the entities.
  */
-function writeLists(col: ListColumn, edits: Map<number, readonly ListItem[] | null>, batch: Batch): void {
+function writeLists(
+  col: ListColumn,
+  edits: Map<number, readonly ListItem[] | null>,
+  batch: Batch,
+  rows: ProfileRows,
+): void {
   const w = col as Writable<ListColumn>;
   const space = spaceOf(col);
   const sets = col.sets as Bitmap[];
@@ -343,7 +361,10 @@ function writeLists(col: ListColumn, edits: Map<number, readonly ListItem[] | nu
     nonNull = setBit(batch, nonNull, o, edit !== null);
   }
   w.nonNull = nonNull;
-  if (space.stale > 1024 && 2 * space.stale > space.used) repack(w, space);
+  if (space.stale > 1024 && 2 * space.stale > space.used) {
+    repack(w, space);
+    rows.copyColumn(col);
+  } else for (const o of edits.keys()) rows.copy(col, o);
 }
 
 /**
@@ -371,6 +392,7 @@ export function applyUpdates(store: TagStore, updates: readonly EntityUpdate[]):
     for (const col of store.tags.values()) growColumn(col, n);
     for (const col of store.profiles.values()) growColumn(col, n);
     s.all = fullBitmap(n);
+    store.rows.grow(n);
   }
   if (!s.entityAsOf || s.entityAsOf.length < n) {
     s.entityAsOf = grow(s.entityAsOf ?? new Float64Array(0), n, Number.NaN);
@@ -382,18 +404,18 @@ export function applyUpdates(store: TagStore, updates: readonly EntityUpdate[]):
     if (u.tags) {
       for (const [name, v] of Object.entries(u.tags)) {
         const col = store.tags.get(name);
-        if (col) setValue(col, o, v, batch, lists);
+        if (col) setValue(col, o, v, batch, lists, store.rows);
       }
     }
     if (u.profiles) {
       for (const [key, v] of Object.entries(u.profiles)) {
         const col = store.profiles.get(key);
-        if (col) setValue(col, o, v, batch, lists);
+        if (col) setValue(col, o, v, batch, lists, store.rows);
       }
     }
     if (u.asOf !== undefined) s.entityAsOf[o] = u.asOf;
   }
-  for (const [col, edits] of lists) writeLists(col, edits, batch);
+  for (const [col, edits] of lists) writeLists(col, edits, batch, store.rows);
   s.revision++;
   return { entitiesAdded: added, valuesChanged: batch.changed };
 }

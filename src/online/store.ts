@@ -10,8 +10,9 @@ import type { TagProgram, TagType, ValueType } from '../lang/ir.js';
 import type { ColumnValueType, SourceSchema, SourceSchemas } from '../lang/schemas.js';
 import { TagverseError } from '../util/problems.js';
 import { type Bitmap, fullBitmap } from './bitmap.js';
-import { type Column, jsonValue, RowPrefetch } from './columns.js';
+import type { Column } from './columns.js';
 import { JsonBytes, TagJson, utf8 } from './json-bytes.js';
+import { ProfileRows, type RowSlot, rowJsonValue } from './rows.js';
 
 /** What a store was loaded from and when. */
 export interface StoreInfo {
@@ -88,6 +89,8 @@ interface ProfileField {
   readonly type: string;
   readonly category: string;
   readonly col: Column;
+  /** Where the profile records keep the tag's value. */
+  readonly slot: RowSlot;
   /** Writes the tag's item of profileBytes. */
   readonly json: TagJson;
 }
@@ -97,8 +100,6 @@ interface CategoryFields {
   /** `"category":[` in UTF-8 */
   readonly key: Buffer;
   readonly fields: readonly ProfileField[];
-  /** The category's columns, to read an entity's values in all of them at once (`?category=`). */
-  readonly prefetch?: RowPrefetch;
 }
 
 export interface StoreParts {
@@ -160,8 +161,11 @@ export class TagStore {
   private readonly fieldOf: ReadonlyMap<string, ProfileField>;
   /** The store's categories in order with their tags in catalog order (a category may have none). */
   private readonly groups: readonly CategoryFields[];
-  /** Every profile tag's column, to read an entity's values in all of them at once. */
-  private readonly prefetch: RowPrefetch;
+  /**
+   * Every profile tag's value of an entity side by side (rows.ts): what profiles are read from. live.ts
+   * keeps them in step with the columns.
+   */
+  readonly rows: ProfileRows;
 
   constructor(parts: StoreParts) {
     this.ids = parts.ids;
@@ -198,9 +202,12 @@ export class TagStore {
     this.sourceJson = utf8(
       `,"source":"current","buildId":${JSON.stringify(parts.info.buildId)},"categories":{`,
     );
+    const profileColumns = parts.program.tags.flatMap((t) => parts.tags.get(t.name) ?? []);
+    this.rows = new ProfileRows(profileColumns, parts.ids.length);
     this.fields = parts.program.tags.flatMap((t) => {
       const col = parts.tags.get(t.name);
       if (!col) return [];
+      const slot = this.rows.slotOf(col)!;
       const head = `{"name":${JSON.stringify(t.name)},"title":${JSON.stringify(t.title)},"type":${JSON.stringify(t.type)},"value":`;
       return [
         {
@@ -209,12 +216,12 @@ export class TagStore {
           type: t.type,
           category: t.category,
           col,
-          json: new TagJson(head, col),
+          slot,
+          json: new TagJson(head, col, slot),
         },
       ];
     });
     this.fieldOf = new Map(this.fields.map((f) => [f.name, f]));
-    this.prefetch = new RowPrefetch(this.fields.map((f) => f.col));
     // The store's categories, then any other category a tag names (as profile() groups them).
     const order = [...new Set([...parts.categories, ...this.fields.map((f) => f.category)])];
     this.groups = order.map((category) => {
@@ -223,7 +230,6 @@ export class TagStore {
         category,
         key: utf8(`${JSON.stringify(category)}:[`),
         fields,
-        prefetch: new RowPrefetch(fields.map((f) => f.col)),
       };
     });
   }
@@ -254,12 +260,8 @@ export class TagStore {
         `no ${this.info.entityName} '${id}' in the served tags`,
       );
     }
-    // Read the entity's values in every column it will print at once: one by one, each is a cache miss
-    // waiting for the one before (a whole profile: ~8 µs more; see RowPrefetch).
-    if (!sel.tags) {
-      if (sel.category === undefined) this.prefetch.fetch(ord);
-      else this.groups.find((g) => g.category === sel.category)?.prefetch?.fetch(ord);
-    }
+    const r = this.rows.seek(ord);
+    this.rows.touch(r);
     const categories: Record<string, ProfileValue[]> = {};
     const asOf = this.asOfText(ord);
     const add = (f: ProfileField) => {
@@ -268,7 +270,7 @@ export class TagStore {
         list = [];
         categories[f.category] = list;
       }
-      list.push({ name: f.name, title: f.title, type: f.type, value: jsonValue(f.col, ord) });
+      list.push({ name: f.name, title: f.title, type: f.type, value: rowJsonValue(f.slot, r) });
     };
     if (sel.tags) {
       for (const name of sel.tags) {
@@ -283,7 +285,7 @@ export class TagStore {
         const list: ProfileValue[] = new Array(fields.length);
         for (let i = 0; i < fields.length; i++) {
           const f = fields[i]!;
-          list[i] = { name: f.name, title: f.title, type: f.type, value: jsonValue(f.col, ord) };
+          list[i] = { name: f.name, title: f.title, type: f.type, value: rowJsonValue(f.slot, r) };
         }
         categories[g.category] = list;
       }
@@ -322,8 +324,8 @@ export class TagStore {
       if (!g || !this.categories.includes(sel.category)) return this.fail(id, sel);
       groups = [g];
     }
-    if (groups === this.groups) this.prefetch.fetch(o);
-    else if (groups.length === 1) groups[0]!.prefetch?.fetch(o);
+    const r = this.rows.seek(o);
+    this.rows.touch(r);
     out.begin();
     out.raw(ENTITY_ID);
     out.string(id);
@@ -337,7 +339,7 @@ export class TagStore {
       if (i > 0) out.byte(44); // ,
       out.raw(g.key);
       const fields = g.fields;
-      for (let j = 0; j < fields.length; j++) fields[j]!.json.write(out, o, j > 0);
+      for (let j = 0; j < fields.length; j++) fields[j]!.json.write(out, r, j > 0);
       out.byte(93); // ]
     }
     out.byte(125);

@@ -4,9 +4,9 @@
  * On some virtual machines (this project's benchmark VM among them) memory the guest has not touched
  * for a while is reclaimed by the host, and the next read of such a page stalls until the host gives
  * it back: about 7 µs a page right after a snapshot is read, and single pages taking milliseconds after
- * a minute idle. A profile lookup reads 100 columns at random entities, so a 1M-entity store is mostly
- * pages touched rarely, and those stalls land in the slowest requests (a bare server sending the same
- * bytes has no store to stall on).
+ * a minute idle. A profile lookup reads the record of a random entity (and segments read columns and
+ * bitmaps), so a 1M-entity store is mostly pages touched rarely, and those stalls land in the slowest
+ * requests (a bare server sending the same bytes has no store to stall on).
  *
  * So the store's typed arrays and its entity index are read once after loading (before the store is
  * served: ~1.5 s for 1M entities x 100 tags on that VM, paid at start instead of by the first requests),
@@ -24,7 +24,7 @@ const PAGE = 4096;
 const SLICE_PAGES = 256;
 const SLICE_IDS = 10_000;
 
-/** Every typed array a store's columns hold (values, codes, offsets, sorted indexes). */
+/** Every typed array a store's columns hold (values, codes, offsets, sorted indexes), and its profile records. */
 function arraysOf(store: TagStore): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const columns of [store.tags, store.profiles]) {
@@ -36,6 +36,7 @@ function arraysOf(store: TagStore): Uint8Array[] {
     }
   }
   if (store.entityAsOf) out.push(new Uint8Array(store.entityAsOf.buffer));
+  out.push(...store.rows.buffers());
   return out;
 }
 

@@ -188,12 +188,26 @@ const SELECTIONS: ProfileSelection[] = [
 ];
 
 /** The bytes the API sends are exactly JSON.stringify of the profile object, as UTF-8. */
+/**
+ * Profiles are read from the store's records (rows.ts): they must show what the columns hold, and the
+ * bytes must be those of the objects.
+ */
 function expectSameJson(s: TagStore, id: string, sel: ProfileSelection): void {
+  const profile = s.profile(id, sel);
   const bytes = s.profileBytes(id, sel);
-  expect(
-    bytes.equals(Buffer.from(JSON.stringify(s.profile(id, sel)), 'utf8')),
-    `${id} ${JSON.stringify(sel)}`,
-  ).toBe(true);
+  expect(bytes.equals(Buffer.from(JSON.stringify(profile), 'utf8')), `${id} ${JSON.stringify(sel)}`).toBe(
+    true,
+  );
+  expectColumnValues(s, id, profile);
+}
+
+/** Every value of a profile equals the one in its tag's column (the records are a copy). */
+function expectColumnValues(s: TagStore, id: string, profile = s.profile(id)): void {
+  const o = s.ordinal(id)!;
+  for (const list of Object.values(profile.categories)) {
+    for (const item of list)
+      expect(item.value, `${id} ${item.name}`).toEqual(jsonValue(s.tags.get(item.name)!, o));
+  }
 }
 
 /**
@@ -436,6 +450,50 @@ describe('profile JSON bytes', () => {
     check(readSnapshot(file).store);
   });
 
+  it('keep their records right past a chunk of 65,536 entities, and through a snapshot', () => {
+    const s = syntheticStore();
+    const rnd = prng(3);
+    const n = 70_000;
+    for (let from = 0; from < n; from += 10_000) {
+      applyUpdates(
+        s,
+        Array.from({ length: Math.min(10_000, n - from) }, (_, k) => {
+          const b = from + k;
+          return {
+            id: `m${b}`,
+            tags: {
+              amount: rnd() < 0.1 ? null : b / 8,
+              flag: b % 3 === 0 ? true : b % 3 === 1 ? false : null,
+              city: b % 11 === 0 ? null : `city ${b % 13}`,
+              seen: b * 1_000_000,
+              top: b % 5 === 0 ? null : [{ value: `v${b % 7}`, score: b }],
+            },
+          };
+        }),
+      );
+    }
+    // Then change entities on both sides of the first chunk's end again.
+    const edge = s.ids.slice(65_530, 65_542);
+    applyUpdates(
+      s,
+      edge.map((id, k) => ({
+        id,
+        tags: { amount: -k, flag: null, city: 'edge', top: [{ value: 'e', score: k }] },
+      })),
+    );
+    expect(s.size).toBe(6 + n);
+    const check = (store: TagStore) => {
+      for (const id of edge)
+        expect(JSON.parse(store.profileJson(id)).categories.preference[0].value).toBe('edge');
+      for (let o = 0; o < store.size; o += 97) expectColumnValues(store, store.ids[o]!);
+      for (const id of [...edge, store.ids[store.size - 1]!]) expectSameJson(store, id, {});
+    };
+    check(s);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tv-chunk-')), 'store.snapshot');
+    writeSnapshot(s, 'k', file);
+    check(readSnapshot(file).store);
+  });
+
   it('keep list tags right through thousands of edits (arrays growing and packed again) and in a snapshot', () => {
     const s = syntheticStore();
     const rnd = prng(11);
@@ -462,7 +520,11 @@ describe('profile JSON bytes', () => {
       const col = s.tags.get('top') as ListColumn;
       if (col.items !== before) {
         if (col.items.length > before.length) grew++;
-        else packed++;
+        else {
+          packed++;
+          // Packing moves every list: profiles must follow at once, not when an entity is next edited.
+          for (const id of s.ids) expectColumnValues(s, id);
+        }
       }
       // The arrays stay within a few times what the lists hold (stale slots are reclaimed).
       let live = 0;

@@ -1,6 +1,6 @@
 /**
- * The store warmer (src/online/warm.ts): every page of every column array is read once per period, a
- * slice per step; a pass reads the store as it is when the pass starts (a reload or real time's growth
+ * The store warmer (src/online/warm.ts): every page of every column array (and of the profile records)
+ * is read once per period, a slice per step; a pass reads the store as it is when the pass starts (a reload or real time's growth
  * shows up in the next one); stop means stop. And `api.warm_period_ms` reaches the server's holder.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,7 @@ function pagesOf(s: TagStore): number {
     }
   }
   if (s.entityAsOf) pages += Math.ceil(s.entityAsOf.byteLength / 4096);
+  for (const chunk of s.rows.buffers()) pages += Math.ceil(chunk.byteLength / 4096);
   return pages;
 }
 
