@@ -96,6 +96,7 @@ export class StoreHolder {
   private pins = 0;
   private waitingChanges: (() => void)[] = [];
   private readonly swapListeners: ((store: TagStore, previous: TagStore) => void)[] = [];
+  private readonly prepareListeners: ((next: TagStore, current: TagStore) => Promise<void>)[] = [];
   private reloading: Promise<ReloadResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastStat = '';
@@ -176,6 +177,15 @@ export class StoreHolder {
     this.swapListeners.push(listener);
   }
 
+  /**
+   * Called with a reloaded store and the served one before the swap, after the new store was read
+   * whole; awaited, while requests and real-time changes go on against the served store. Real time
+   * copies its live values in slices here, so the swap itself copies only what changed meanwhile.
+   */
+  beforeSwap(listener: (next: TagStore, current: TagStore) => Promise<void>): void {
+    this.prepareListeners.push(listener);
+  }
+
   /** Reload if the warehouse holds a newer build (or always, with force); one reload at a time. */
   reload(opts: { force?: boolean } = {}): Promise<ReloadResult> {
     if (!this.reloading) {
@@ -208,6 +218,7 @@ export class StoreHolder {
     }
     // Its pages read once before the first request can (see warm.ts), between other requests.
     await this.warmer?.touchAllSoon(store);
+    for (const l of this.prepareListeners) await l(store, this.store);
     // The swap: one assignment. Requests in flight keep the store they started with.
     const previous = this.store;
     this.store = store;

@@ -80,6 +80,8 @@ const ACK_PACE_LAG_MS = 100;
 const RESTART_MIN_INTERVAL_MS = 60_000;
 /** The longest an ack waits for evaluation (a stalled evaluation must not stop acknowledgements). */
 const ACK_WAIT_MAX_MS = 10_000;
+/** Entities whose live values a reload copies per turn of the event loop before its swap (~5 ms). */
+const SWAP_COPY_SLICE = 500;
 
 export interface RuntimeOptions {
   /** Serialises warehouse access with the API's own warehouse reads (one connection at a time). */
@@ -148,6 +150,11 @@ export interface RealtimeStatus {
    */
   readonly dedupe: { readonly ids: number; readonly evicted: number; readonly coversMs: number };
   readonly triggers?: Record<string, unknown>;
+  /**
+   * The last reload swap (worker mode): live values copied into the new store before the swap, in
+   * slices, and at the swap (entities that changed meanwhile, or were first served meanwhile).
+   */
+  readonly lastSwapCopies: { readonly before: number; readonly atSwap: number };
   /** Where tags are evaluated, and why evaluation stopped if it did. */
   readonly evaluator: {
     readonly mode: 'inline' | 'worker';
@@ -189,6 +196,13 @@ export class RealtimeRuntime {
   private readonly profileChanges = new Map<EntityId, Record<string, unknown>>();
   /** Entities whose live values are in the store (re-applied after a reload swap). */
   private readonly served = new Set<EntityId>();
+  /**
+   * A reloaded store being given the live values before its swap (worker mode, prepareSwap): the
+   * entities copied into it, and those whose values changed in the served store meanwhile.
+   */
+  private preparing?: { store: TagStore; copied: Set<EntityId>; changed: Set<EntityId> };
+  /** Entities whose live values the last reload copied before its swap, and at the swap. */
+  private lastSwapCopies = { before: 0, atSwap: 0 };
   private maxEventTime = Number.NEGATIVE_INFINITY;
   private buildAsOf = 0;
   private sweep: { ids: EntityId[]; next: number; credit: number; last: number } = {
@@ -321,6 +335,7 @@ export class RealtimeRuntime {
     this.appliedSeq = Math.max(this.appliedSeq, wal.durable);
     for (const e of firstDirty) this.markDirty(e, this.wallMs());
     this.initTriggers(store);
+    this.holder.beforeSwap((next, current) => this.prepareSwap(next, current));
     this.holder.onSwap((s, previous) => this.onSwap(s, previous));
     this.log(
       `real time ready in ${Date.now() - started} ms: ${replayed} logged messages replayed, ${this.dirty.size} entities to evaluate first`,
@@ -781,6 +796,9 @@ export class RealtimeRuntime {
         swapped = store !== evaluatedFor;
         const before = this.triggers?.snapshot(store, keys, T);
         applyUpdates(store, updates);
+        // Copied into a reloaded store already: to be copied again at its swap.
+        const changed = this.preparing?.changed;
+        if (changed) for (const e of ids) changed.add(e);
         if (this.triggers && before) this.triggers.afterBatch(store, keys, before, T, events);
       });
     } catch (e) {
@@ -835,6 +853,32 @@ export class RealtimeRuntime {
     if (s.next >= s.ids.length) s.credit = 0;
   }
 
+  /**
+   * Before a reload's swap (worker mode): copy the live values of the entities served so far from the
+   * served store into the new one, SWAP_COPY_SLICE entities per turn of the event loop. Done at the
+   * swap in one step, this held the event loop for seconds with a million entities served live.
+   * Entities whose values change meanwhile are noted and copied again at the swap (onSwap).
+   */
+  private async prepareSwap(next: TagStore, current: TagStore): Promise<void> {
+    if (this.link.valuesNow) return; // inline: evaluated at the swap time instead
+    const prepared = { store: next, copied: new Set<EntityId>(), changed: new Set<EntityId>() };
+    this.preparing = prepared;
+    const ids = [...this.served];
+    for (let i = 0; i < ids.length; i += SWAP_COPY_SLICE) {
+      if (this.preparing !== prepared || this.stopped) return;
+      const updates: EntityUpdate[] = [];
+      for (let k = i; k < Math.min(ids.length, i + SWAP_COPY_SLICE); k++) {
+        const e = ids[k]!;
+        const update = liveValuesIn(current, String(e), this.liveTags);
+        if (!update) continue;
+        updates.push(update);
+        prepared.copied.add(e);
+      }
+      applyUpdates(next, updates);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** After a reload swapped in a new build: put the live values of entities evaluated since into it. */
   private onSwap(store: TagStore, previous: TagStore): void {
     if (store.program !== this.program && !sameTags(store.program, this.program)) {
@@ -853,12 +897,17 @@ export class RealtimeRuntime {
       // The engine is in the worker: the values it sent last are in the store being replaced (the
       // store holds what an entity served last got, see apply), so they are copied from there.
       // Readers never see the build's older values for these entities.
+      // Those copied before the swap (prepareSwap) and unchanged since are there already.
+      const prepared = this.preparing?.store === store ? this.preparing : undefined;
       for (const e of this.served) {
+        if (prepared?.copied.has(e) && !prepared.changed.has(e)) continue;
         const update = liveValuesIn(previous, String(e), this.liveTags);
         if (update) updates.push(update);
         else this.reevaluate(e);
       }
+      this.lastSwapCopies = { before: prepared?.copied.size ?? 0, atSwap: updates.length };
     }
+    this.preparing = undefined;
     applyUpdates(store, updates);
   }
 
@@ -973,6 +1022,7 @@ export class RealtimeRuntime {
       entities: this.holder.current.size,
       walBytes: this.wal.sizeBytes(),
       walGroups: this.wal.groups,
+      lastSwapCopies: { ...this.lastSwapCopies },
       ...(this.lastFlush ? { lastFlush: this.lastFlush } : {}),
       ...(this.lastFlushError ? { lastFlushError: this.lastFlushError } : {}),
       evaluator: {

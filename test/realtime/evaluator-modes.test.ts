@@ -160,10 +160,20 @@ describe('live tags in a worker thread and on the event loop', () => {
     expect(before.has('C0000070')).toBe(false);
 
     // A reload swaps in the build's values; live values must be put back before anyone can read the
-    // new store (the worker's are copied from the store it replaces; inline evaluates them again).
-    // What the first reader sees is taken by a swap listener registered after real time's.
+    // new store (the worker's are copied from the store it replaces, most of them before the swap;
+    // inline evaluates them again). What the first reader sees is taken by a swap listener registered
+    // after real time's. Between real time's copy before the swap and the swap, a payment changes
+    // C0000003: the copy must not keep its older values.
     const firstRead = new Map<Served, Map<string, string>>();
+    const lastServed = new Map<Served, Map<string, string>>();
+    const late = cardPayments(worldMs, 'C0000003', 1, 'during-swap');
     for (const s of [worker, inline]) {
+      s.server.holder.beforeSwap(async () => {
+        if (lastServed.has(s)) return;
+        await s.rt.accept(late, 'http');
+        await s.rt.settle();
+        lastServed.set(s, servedValues(s));
+      });
       s.server.holder.onSwap(() => {
         if (!firstRead.has(s)) firstRead.set(s, servedValues(s));
       });
@@ -173,12 +183,21 @@ describe('live tags in a worker thread and on the event loop', () => {
       inline.server.holder.reload({ force: true }),
     ]);
     expect(worker.server.holder.current).not.toBe(storeBefore);
-    expectSame(firstRead.get(worker)!, after);
-    expectSame(firstRead.get(inline)!, after);
+    const beforeSwap = lastServed.get(worker)!;
+    expect(beforeSwap.get('C0000003')).not.toBe(after.get('C0000003'));
+    expectSame(firstRead.get(worker)!, beforeSwap);
+    expectSame(firstRead.get(inline)!, lastServed.get(inline)!);
+    expectSame(beforeSwap, lastServed.get(inline)!);
+    // Most were copied before the swap; at the swap, the one that changed since (and no more than a few).
+    const copies = worker.rt.status().lastSwapCopies;
+    expect(copies.before).toBeGreaterThan(50);
+    expect(copies.atSwap).toBeGreaterThanOrEqual(1);
+    expect(copies.atSwap).toBeLessThan(5);
     await Promise.all([worker.rt.settle(), inline.rt.settle()]);
     const reloaded = servedValues(worker);
     expectSame(reloaded, servedValues(inline));
     for (const id of ['C0000001', 'C0000030', 'C0000060']) expect(reloaded.get(id)).toBe(after.get(id));
+    expect(reloaded.get('C0000003')).toBe(beforeSwap.get('C0000003'));
 
     await sendToBoth(randomStream(2, 300));
     expectSame(servedValues(worker), servedValues(inline));
