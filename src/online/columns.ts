@@ -288,14 +288,25 @@ export function civilFromDays(days: number): [number, number, number] {
   return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
 }
 
-const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
-const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+/** Two- and three-digit numbers as text (profiles print times often: no number formatting per value). */
+const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** `YYYY-MM-DD` of days 0 to DAY_CACHE - 1 (1970 to 2149), each made once when first asked for. */
+const DAY_CACHE = 65_536;
+const dayTexts: (string | undefined)[] = new Array(DAY_CACHE);
 
 /** `YYYY-MM-DD` of a day count, for years 0-9999 (undefined outside). */
 function ymd(days: number): string | undefined {
+  const cached = days >= 0 && days < DAY_CACHE;
+  if (cached) {
+    const t = dayTexts[days];
+    if (t !== undefined) return t;
+  }
   const [y, m, d] = civilFromDays(days);
   if (y < 0 || y > 9999) return undefined;
-  return `${y < 1000 ? String(y).padStart(4, '0') : y}-${pad2(m)}-${pad2(d)}`;
+  const t = `${String(y).padStart(4, '0')}-${PAD2[m]}-${PAD2[d]}`;
+  if (cached) dayTexts[days] = t;
+  return t;
 }
 
 /** ISO 8601 (UTC, milliseconds) of epoch microseconds: `new Date(Math.floor(us / 1000)).toISOString()`. */
@@ -311,7 +322,7 @@ export function isoFromMicros(us: number): string {
   const mi = Math.floor(rest / 60_000);
   rest -= mi * 60_000;
   const sec = Math.floor(rest / 1000);
-  return `${date}T${pad2(h)}:${pad2(mi)}:${pad2(sec)}.${pad3(rest - sec * 1000)}Z`;
+  return `${date}T${PAD2[h]}:${PAD2[mi]}:${PAD2[sec]}.${PAD3[rest - sec * 1000]}Z`;
 }
 
 /** `YYYY-MM-DD` of a date (days since 1970-01-01), as `jsonValue` writes it. */

@@ -104,6 +104,23 @@ describe('isoFromMicros is Date#toISOString', () => {
       expect(isoFromMicros(ms * 1000)).toBe(new Date(ms).toISOString());
     }
   });
+
+  it('random instants in 1970-2149, where day texts are cached (each day asked for many times)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 86_399_999_999 }),
+        (day, us) => {
+          // Days 0-400 and the last of the cache (65,535), then the first past it.
+          for (const d of [day, 65_535 - (day % 2), 65_536 + (day % 3)]) {
+            const micros = d * 86_400_000_000 + us;
+            expect(isoFromMicros(micros)).toBe(new Date(Math.floor(micros / 1000)).toISOString());
+          }
+        },
+      ),
+      { numRuns: 5_000, seed: 4 },
+    );
+  });
 });
 
 describe('JsonBytes times, dates and strings', () => {
