@@ -142,7 +142,8 @@ export class ProfileRows {
   /** Copy entity `o`'s value in `col` into its record (after the column changed). */
   copy(col: Column, o: number): void {
     const slot = this.slots.get(col);
-    if (slot) this.copyRange([slot], o, o + 1);
+    // One value (real time's hot path): the tile loop with its bounds is for many.
+    if (slot) this.copyTile(slot, o, o + 1);
   }
 
   /** Copy a whole column again (after its lists were packed anew). */
