@@ -121,11 +121,66 @@ export function numberColumn(valueType: NumericValueType, values: Float64Array):
  * Ordinals ascending by value, ties by ordinal. Sorting (value, ordinal) pairs packed in one
  * Float64Array pass would lose precision, so sort ranks: a comparator sort over indices.
  */
-function sortByValue(ordinals: Uint32Array, values: Float64Array): Uint32Array {
-  const out = ordinals.slice();
-  out.sort((a, b) => values[a]! - values[b]! || a - b);
-  return out;
+/**
+ * `ordinals` (ascending) ordered by value, ties in ordinal order: what
+ * `sort((a, b) => values[a] - values[b] || a - b)` gives, by a stable LSD radix sort on the values'
+ * bits (four passes of 16 bits; a pass whose digit is the same for all is skipped). With a comparator,
+ * a 1M-entity column took ~0.5 s: a third of loading a 1M x 100 store from the warehouse, and what the
+ * first range query after real-time changes paid to rebuild the index.
+ */
+export function sortByValue(ordinals: Uint32Array, values: Float64Array): Uint32Array {
+  const n = ordinals.length;
+  let ord = ordinals.slice();
+  if (n < 2) return ord;
+  // Keys: each value's IEEE bits made to order as unsigned integers (negatives: every bit flipped;
+  // the rest: the sign bit set). -0 counts as 0, as the comparator has them equal.
+  let hi = new Uint32Array(n);
+  let lo = new Uint32Array(n);
+  const one = new Float64Array(1);
+  const bits = new Uint32Array(one.buffer);
+  const [L, H] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
+  for (let i = 0; i < n; i++) {
+    const v = values[ord[i]!]!;
+    one[0] = v === 0 ? 0 : v;
+    const h = bits[H]!;
+    if (h >= 0x80000000) {
+      hi[i] = ~h >>> 0;
+      lo[i] = ~bits[L]! >>> 0;
+    } else {
+      hi[i] = (h | 0x80000000) >>> 0;
+      lo[i] = bits[L]!;
+    }
+  }
+  let ord2 = new Uint32Array(n);
+  let hi2 = new Uint32Array(n);
+  let lo2 = new Uint32Array(n);
+  const count = new Uint32Array(65_536);
+  for (let pass = 0; pass < 4; pass++) {
+    const key = pass < 2 ? lo : hi;
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(key[i]! >>> shift) & 0xffff]!++;
+    if (count[(key[0]! >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 65_536; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const j = count[(key[i]! >>> shift) & 0xffff]!++;
+      ord2[j] = ord[i]!;
+      hi2[j] = hi[i]!;
+      lo2[j] = lo[i]!;
+    }
+    [ord, ord2] = [ord2, ord];
+    [hi, hi2] = [hi2, hi];
+    [lo, lo2] = [lo2, lo];
+  }
+  return ord;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function buckets(sorted: Uint32Array): Bitmap[] {
   const out: Bitmap[] = [];

@@ -20,6 +20,7 @@ import {
   numberRange,
   type RangeOp,
   refValue,
+  sortByValue,
   stringColumn,
 } from '../../src/online/columns.js';
 import { applyUpdates } from '../../src/online/live.js';
@@ -553,6 +554,33 @@ describe('profile JSON bytes', () => {
 });
 
 describe('numeric indexes', () => {
+  it('sort ordinals by value as the comparator sort does (radix sort on the bits): signs, -0, ties, extremes', () => {
+    const special = [0, -0, 1, -1, 5e-324, -5e-324, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity];
+    const value = fc.oneof(
+      fc.constantFrom(...special),
+      fc.double({ noNaN: true }),
+      fc.integer({ min: -3, max: 3 }).map((x) => x / 2),
+    );
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 300 }), fc.integer({ min: 0, max: 5 }), (list, skip) => {
+        const values = Float64Array.from(list);
+        // Every ordinal but some, ascending, as columns pass their non-null ones.
+        const ordinals = Uint32Array.from(list.keys()).filter((i) => skip === 0 || i % (skip + 2) !== 0);
+        const want = ordinals.slice().sort((a, b) => values[a]! - values[b]! || a - b);
+        expect([...sortByValue(ordinals, values)]).toEqual([...want]);
+      }),
+      { numRuns: 2000, seed: 5 },
+    );
+    // Large enough that all four 16-bit passes move entries (values spread over the whole range).
+    const rnd = prng(9);
+    const big = Float64Array.from(
+      { length: 50_000 },
+      () => (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20),
+    );
+    const all = Uint32Array.from(big.keys());
+    expect([...sortByValue(all, big)]).toEqual([...all.slice().sort((a, b) => big[a]! - big[b]! || a - b)]);
+  });
+
   it('answer every comparison like a scan, across bucket edges and ties', () => {
     const rnd = prng(3);
     const n = BUCKET_SIZE * 3 + 1234;
