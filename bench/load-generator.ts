@@ -10,8 +10,9 @@
  * CPU time over the measured run (from /proc, Linux) gives the CPU cost per request, which a shared,
  * loaded machine distorts far less than wall-clock latency.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
@@ -58,6 +59,88 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       else resolve(JSON.parse(out) as LoadResult);
     });
   });
+}
+
+/** Whether wrk (a load generator in C, Debian package `wrk`) is installed. */
+export function hasWrk(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+/**
+ * The profile load with wrk instead of autocannon, when it is installed (`apt-get install wrk`): a
+ * client in C costs this 2-core machine a fraction of the CPU autocannon does, so less of the
+ * latency is the client competing with the server for a core. One thread, `connections`
+ * connections, each waiting so that together they send about `rate` requests a second (wrk's `delay`
+ * hook, whole milliseconds: the achieved rate is reported); random entities from a fixed seed.
+ * Latencies are from a request's send to its response, with µs resolution.
+ */
+export async function runWrk(opts: LoadOptions): Promise<LoadResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tv-wrk-'));
+  const script = path.join(dir, 'profiles.lua');
+  writeFileSync(
+    script,
+    `local key = os.getenv("WRK_KEY")
+local n = tonumber(os.getenv("WRK_ENTITIES"))
+local gap = tonumber(os.getenv("WRK_GAP_MS"))
+math.randomseed(4242)
+request = function()
+  local path = string.format("/v1/profiles/E%07d", math.random(0, n - 1))
+  return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. key })
+end
+delay = function() return gap end
+`,
+  );
+  const env = {
+    ...process.env,
+    WRK_KEY: opts.key,
+    WRK_ENTITIES: String(opts.entities),
+    WRK_GAP_MS: String(Math.max(0, Math.round((opts.connections * 1000) / opts.rate) - 1)),
+  };
+  const wrk = (seconds: number) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        'wrk',
+        ['-t1', `-c${opts.connections}`, `-d${seconds}s`, '--latency', '-s', script, opts.url],
+        { env, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.once('exit', (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`)),
+      );
+    });
+  try {
+    await wrk(opts.warmupSeconds);
+    const cpu0 = opts.serverPid !== undefined ? processCpuSeconds(opts.serverPid) : undefined;
+    const out = await wrk(opts.seconds);
+    const cpu1 = opts.serverPid !== undefined ? processCpuSeconds(opts.serverPid) : undefined;
+    const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
+    const pct = (p: number) => wrkMs(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1]);
+    const max = wrkMs(/Latency\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]);
+    const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    return {
+      requests: total,
+      achievedRate: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
+      latencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max },
+      non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+      errors: errors ? errors.slice(1).reduce((a, x) => a + Number(x), 0) : 0,
+      ...(cpu0 !== undefined && cpu1 !== undefined && total > 0
+        ? { serverCpuUsPerRequest: Math.round(((cpu1 - cpu0) * 1e6) / total) }
+        : {}),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A wrk duration (`950.12us`, `1.23ms`, `2.01s`) in ms, to the µs. */
+function wrkMs(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
+  if (!m) return Number.NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as 'us' | 'ms' | 's' | 'm'];
+  return Math.round(Number(m[1]) * scale * 1000) / 1000;
 }
 
 /** `tagverse serve` in its own process, from the sources; resolves with its URL once it listens. */

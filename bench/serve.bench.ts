@@ -29,7 +29,14 @@ import { compileSegment } from '../src/segments/segment.js';
 import { ident } from '../src/warehouse/sql.js';
 import { Warehouse } from '../src/warehouse/warehouse.js';
 import type { Benchmark } from './harness.js';
-import { type LoadResult, runLoad, startBareServer, startServeChild } from './load-generator.js';
+import {
+  hasWrk,
+  type LoadResult,
+  runLoad,
+  runWrk,
+  startBareServer,
+  startServeChild,
+} from './load-generator.js';
 
 const BOOLEANS = 40;
 const NUMBERS = 35;
@@ -324,18 +331,21 @@ const bench: Benchmark = {
     // Over HTTP: the real server in its own process, started from the snapshot; with the store kept
     // resident (the default, api.warm_period_ms) and then without (0), then a bare Node server.
     const key = generateKey('viewer');
-    const load = (url: string, pid: number | undefined) =>
-      runLoad({
-        url,
-        key: key.key,
-        mode: 'profile',
-        entities: n,
-        rate: 2000,
-        connections: 32,
-        warmupSeconds: 2,
-        seconds: ctx.scale === 'quick' ? 5 : 15,
-        ...(pid !== undefined ? { serverPid: pid } : {}),
-      });
+    const loadOptions = (url: string, pid: number | undefined) => ({
+      url,
+      key: key.key,
+      mode: 'profile' as const,
+      entities: n,
+      rate: 2000,
+      connections: 32,
+      warmupSeconds: 2,
+      seconds: ctx.scale === 'quick' ? 5 : 15,
+      ...(pid !== undefined ? { serverPid: pid } : {}),
+    });
+    // The same load from wrk (C), when installed, after autocannon's: see runWrk.
+    const wrkAvailable = hasWrk();
+    if (!wrkAvailable) ctx.log('wrk is not installed (apt-get install wrk): its runs are skipped');
+    const load = (url: string, pid: number | undefined) => runLoad(loadOptions(url, pid));
     const yamlFile = path.join(dir, 'tagverse.yaml');
     const yaml = readFileSync(yamlFile, 'utf8');
     const serve = async (warm: boolean) => {
@@ -351,7 +361,9 @@ const bench: Benchmark = {
         };
         const metrics = await (await fetch(`${url}/metrics`)).text();
         const rss = Number(/tagverse_process_resident_memory_bytes (\d+)/.exec(metrics)?.[1] ?? 0);
-        return { result: await load(url, child.pid), rss, store };
+        const result = await load(url, child.pid);
+        const withWrk = warm && wrkAvailable ? await runWrk(loadOptions(url, child.pid)) : undefined;
+        return { result, rss, store, withWrk };
       } finally {
         child.kill('SIGTERM');
         writeFileSync(yamlFile, yaml);
@@ -365,8 +377,10 @@ const bench: Benchmark = {
     // The same load on a bare Node server sending a profile's bytes: this machine's floor.
     const bareServer = await startBareServer(Buffer.from(fromSnapshot.profileBytes(ids[0]!)));
     let bare: LoadResult;
+    let bareWrk: LoadResult | undefined;
     try {
       bare = await load(bareServer.url, bareServer.child.pid);
+      if (wrkAvailable) bareWrk = await runWrk(loadOptions(bareServer.url, bareServer.child.pid));
     } finally {
       bareServer.child.kill('SIGTERM');
     }
@@ -374,6 +388,12 @@ const bench: Benchmark = {
     ctx.log(
       `HTTP p50/p99 ms: tagverse ${ms(http)}, without warming ${ms(coldRun.result)}, bare Node ${ms(bare)}`,
     );
+    if (warmRun.withWrk && bareWrk) {
+      const rate = (r: LoadResult) => `${Math.round(r.achievedRate)} req/s`;
+      ctx.log(
+        `HTTP with wrk p50/p99 ms: tagverse ${ms(warmRun.withWrk)} at ${rate(warmRun.withWrk)}, bare Node ${ms(bareWrk)} at ${rate(bareWrk)}`,
+      );
+    }
     const inProcP99 = percentile(lookups, 0.99);
     const segP99 = percentile(seg, 0.99);
     return {
@@ -423,6 +443,14 @@ const bench: Benchmark = {
           latencyMs: bare.latencyMs,
           serverCpuUsPerRequest: bare.serverCpuUsPerRequest ?? null,
         },
+        withWrk:
+          warmRun.withWrk && bareWrk
+            ? {
+                what: 'the same server and the bare one under wrk (C, one thread, paced by its delay hook; achieved rate below), after autocannon',
+                tagverse: warmRun.withWrk,
+                bareNode: bareWrk,
+              }
+            : null,
         targetP99Ms: 5,
         pass: http.latencyMs.p99 < 5 && http.non2xx === 0 && http.errors === 0,
       },
