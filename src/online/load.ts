@@ -43,13 +43,18 @@ interface Source {
 
 /** SQL reading a column as the store keeps it: numbers as DOUBLE, times as epoch µs, dates as days. */
 function readSql(expr: string, type: ValueType): string {
+  // Numbers (and booleans) come without nulls, as NaN (and 255): a vector with no null has no validity
+  // mask, so reading a value skips the client's validity check, which costs a BigInt per value
+  // (loading 1M x 100 reads 40 million of them).
   switch (type) {
     case 'number':
-      return `CAST(${expr} AS DOUBLE)`;
+      return `coalesce(CAST(${expr} AS DOUBLE), 'NaN'::DOUBLE)`;
     case 'time':
-      return `CAST(epoch_us(${expr}) AS DOUBLE)`;
+      return `coalesce(CAST(epoch_us(${expr}) AS DOUBLE), 'NaN'::DOUBLE)`;
     case 'date':
-      return `CAST(${expr} - DATE '1970-01-01' AS DOUBLE)`;
+      return `coalesce(CAST(${expr} - DATE '1970-01-01' AS DOUBLE), 'NaN'::DOUBLE)`;
+    case 'boolean':
+      return `CAST(CASE WHEN ${expr} IS NULL THEN ${NULL_BOOL} WHEN ${expr} THEN 1 ELSE 0 END AS UTINYINT)`;
     case 'list':
       return `CAST(to_json(${expr}) AS VARCHAR)`;
     default:
@@ -104,9 +109,10 @@ class ColumnReader {
 
   read(vector: DuckDBVector, base: number, count: number): void {
     if (this.bools) {
+      // 0, 1 or NULL_BOOL (readSql).
       for (let i = 0; i < count; i++) {
         const v = vector.getItem(i);
-        if (v !== null) this.bools[base + i] = v ? 1 : 0;
+        if (v !== null) this.bools[base + i] = Number(v);
       }
     } else if (this.nums) {
       for (let i = 0; i < count; i++) {
